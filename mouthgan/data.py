@@ -1,0 +1,166 @@
+"""The NLP_data layout -> in-memory float32 arrays, with errors that name the file.
+
+Layout (the handout's, also used by the default data)::
+
+    NLP_data/Training/Real/*     NLP_data/Training/White/*   training pairs, paired by name
+    NLP_data/Test/White/*        (NLP_data/Test/Real/*)      the Kaggle test set (+ answers)
+    NLP_data/Validation/Real/*   NLP_data/Validation/White/*  optional, for honest scoring
+
+The handout's example code draws the real and the white image with two independent
+random choices, which breaks the pairing; here a Real and a White image pair by stem.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from mouthgan import MouthganError
+
+IMAGE_SIZE = 128
+# The painted rectangle of the default data as an array slice [top:bottom, left:right]:
+# x 44..83, y 84..111, 40x28 px. The handout's data is found from the image instead
+# (mouthgan.inpaint.find_hole); this box is only how the default data is made.
+HOLE_BOX = (84, 112, 44, 84)
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def to_model_range(images_uint8):
+    """uint8 0..255 -> float32 -1..1 (the handout's ``x / 127.5 - 1``), channels last."""
+    x = np.asarray(images_uint8, dtype=np.float32) / 127.5 - 1.0
+    return x[..., None] if x.ndim == 3 else x
+
+
+def to_unit_range(images_model):
+    """Model output -1..1 -> 0..1 (the Kaggle CSV's range), channel axis dropped."""
+    x = (np.asarray(images_model, dtype=np.float32) + 1.0) / 2.0
+    x = np.clip(x, 0.0, 1.0)
+    return x[..., 0] if x.ndim == 4 else x
+
+
+def list_images(folder):
+    """Image files in ``folder``, sorted by name; errors if missing or image-less."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MouthganError(f"{folder}: folder not found")
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    if not files:
+        raise MouthganError(
+            f"{folder}: no images (expected {', '.join(IMAGE_EXTENSIONS)} files)"
+        )
+    return files
+
+
+def read_images(files, size=IMAGE_SIZE, notes=None):
+    """Read files as one uint8 array (n, size, size), grayscale.
+
+    All files must share one size; a size other than ``size`` is resized (BICUBIC) and
+    an RGB image converted to gray, each said once through ``notes`` (a callable).
+    """
+    notes = notes or print
+    images, first_size, said_rgb = [], None, False
+    for path in files:
+        try:
+            if path.stat().st_size == 0:
+                raise MouthganError(f"{path}: empty file (0 bytes)")
+            with Image.open(path) as img:
+                img.load()
+                if img.mode not in ("L", "1", "P") and not said_rgb:
+                    notes(f"{path.parent}: {img.mode} images converted to grayscale")
+                    said_rgb = True
+                gray = img.convert("L")
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise MouthganError(f"{path}: not a readable image ({exc.__class__.__name__})")
+        if first_size is None:
+            first_size = gray.size
+            if gray.size != (size, size):
+                notes(f"{path.parent}: images resized from "
+                      f"{gray.size[0]}x{gray.size[1]} to {size}x{size}")
+        elif gray.size != first_size:
+            raise MouthganError(
+                f"{path}: size {gray.size[0]}x{gray.size[1]} differs from "
+                f"{files[0].name} ({first_size[0]}x{first_size[1]}); mixed sizes"
+            )
+        if gray.size != (size, size):
+            gray = gray.resize((size, size), Image.BICUBIC)
+        images.append(np.asarray(gray, dtype=np.uint8))
+    return np.stack(images)
+
+
+def load_folder(folder, size=IMAGE_SIZE, notes=None):
+    """Every image of a folder -> (uint8 array (n, size, size), list of stems)."""
+    files = list_images(folder)
+    return read_images(files, size, notes), [p.stem for p in files]
+
+
+def load_pairs(real_dir, white_dir, size=IMAGE_SIZE, notes=None):
+    """Real and White folders paired by stem -> (real, white, stems), uint8."""
+    real_files = {p.stem: p for p in list_images(real_dir)}
+    white_files = {p.stem: p for p in list_images(white_dir)}
+    only_real = sorted(set(real_files) - set(white_files))
+    only_white = sorted(set(white_files) - set(real_files))
+    if only_real or only_white:
+        parts = []
+        if only_real:
+            parts.append(f"{len(only_real)} in {real_dir} only ({_first_few(only_real)})")
+        if only_white:
+            parts.append(f"{len(only_white)} in {white_dir} only ({_first_few(only_white)})")
+        raise MouthganError("unpaired images: " + "; ".join(parts))
+    stems = sorted(real_files)
+    real = read_images([real_files[s] for s in stems], size, notes)
+    white = read_images([white_files[s] for s in stems], size, notes)
+    return real, white, stems
+
+
+def _first_few(names, n=5):
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+@dataclass
+class Split:
+    """One role of the data, uint8 (n, 128, 128); ``real`` is None where unknown."""
+
+    white: np.ndarray
+    real: np.ndarray | None
+    names: list
+
+    def __len__(self):
+        return len(self.names)
+
+
+@dataclass
+class Dataset:
+    root: Path
+    train: Split
+    test: Split | None
+    validation: Split | None
+
+
+def load_dataset(root="NLP_data", size=IMAGE_SIZE, notes=None):
+    """Read the whole NLP_data layout. Test and Validation are optional."""
+    root = Path(root)
+    if not root.is_dir():
+        raise MouthganError(f"{root}: data folder not found")
+    real, white, names = load_pairs(root / "Training/Real", root / "Training/White",
+                                    size, notes)
+    train = Split(white, real, names)
+
+    test = None
+    if (root / "Test/White").is_dir():
+        if (root / "Test/Real").is_dir():
+            real, white, names = load_pairs(root / "Test/Real", root / "Test/White",
+                                            size, notes)
+            test = Split(white, real, names)
+        else:
+            white, names = load_folder(root / "Test/White", size, notes)
+            test = Split(white, None, names)
+
+    validation = None
+    if (root / "Validation/White").is_dir():
+        real, white, names = load_pairs(root / "Validation/Real",
+                                        root / "Validation/White", size, notes)
+        validation = Split(white, real, names)
+    return Dataset(root, train, test, validation)

@@ -1,0 +1,178 @@
+"""The handout's networks: a small U-Net generator, a Patch-GAN discriminator, and "AM".
+
+Small named builders with the tensor shape after each layer, in the manner of the
+TensorFlow pix2pix tutorial. The defaults are exactly the handout's layers
+(``shared/SPEC.md`` §2-4); a larger network is the same builder with other numbers.
+
+Parameter counts as Keras reports them, 1-channel input: G 65,961 + D 11,677 = 77,638.
+The handout's 77,766 is what a 3-channel generator input gives (``in_channels=3``):
+its first convolution has 3x4x4x4 instead of 1x4x4x4 weights, +128.
+"""
+
+import keras
+from keras import layers
+
+from mouthgan.data import IMAGE_SIZE
+
+# The handout's widths. Each encoder step halves the image: 128 -> 64 -> 32 -> 16 -> 8 -> 4.
+GENERATOR_FILTERS = (4, 8, 16, 32, 32)
+DISCRIMINATOR_FILTERS = (4, 8, 16, 32)
+KERNEL = 4  # 4x4 everywhere, as in pix2pix
+# The handout's layer list is Keras-GAN's pix2pix, whose BatchNormalization uses
+# momentum 0.8: the moving statistics follow the fast-changing GAN weights within a few
+# steps, which matters because D and G are evaluated with them (see training.py).
+BN_MOMENTUM = 0.8
+LEAKY_SLOPE = 0.2  # "LeakyReLU over ReLU" in the encoder and D, as the handout recommends
+
+
+def normalization(kind, name):
+    """'batch' (the handout's), 'instance' (pix2pix's test-time trick), or None."""
+    if kind == "batch":
+        return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+    if kind == "instance":
+        # GroupNormalization with one group per channel is instance normalisation.
+        return layers.GroupNormalization(groups=-1, name=name)
+    if kind in (None, "none"):
+        return None
+    raise ValueError(f"unknown normalization {kind!r}: use 'batch', 'instance' or 'none'")
+
+
+def downsample(x, filters, name, norm="batch"):
+    """Conv 4x4 stride 2 -> LeakyReLU(0.2) -> norm. Halves height and width.
+
+    The handout puts BN after the activation (Keras-GAN's order); pix2pix puts it before.
+    """
+    x = layers.Conv2D(filters, KERNEL, strides=2, padding="same", name=f"{name}_conv")(x)
+    x = layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"{name}_lrelu")(x)
+    norm_layer = normalization(norm, f"{name}_norm")
+    return norm_layer(x) if norm_layer else x
+
+
+def upsample(x, skip, filters, name, norm="batch", dropout=0.0):
+    """UpSampling x2 -> Conv 4x4 stride 1 -> ReLU -> norm [-> Dropout] -> concat skip.
+
+    Upsampling + convolution instead of a transposed convolution avoids checkerboard
+    artefacts; it is what the handout specifies.
+    """
+    x = layers.UpSampling2D(2, name=f"{name}_up")(x)
+    x = layers.Conv2D(filters, KERNEL, strides=1, padding="same", name=f"{name}_conv")(x)
+    x = layers.ReLU(name=f"{name}_relu")(x)
+    norm_layer = normalization(norm, f"{name}_norm")
+    x = norm_layer(x) if norm_layer else x
+    if dropout:
+        x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+    return layers.Concatenate(name=f"{name}_skip")([x, skip])
+
+
+def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channels=1,
+                    out_channels=1, norm="batch", dropout=0.0, name="generator"):
+    """U-Net: white image (-1..1) -> restored image (-1..1, tanh).
+
+    With the defaults, shapes for a batch of 128x128 gray images::
+
+        white                            (batch, 128, 128, 1)
+        enc1  conv 4  s2, lrelu          (batch, 64, 64, 4)     no norm on the first layer
+        enc2  conv 8  s2, lrelu, BN      (batch, 32, 32, 8)
+        enc3  conv 16 s2, lrelu, BN      (batch, 16, 16, 16)
+        enc4  conv 32 s2, lrelu, BN      (batch, 8, 8, 32)
+        enc5  conv 32 s2, lrelu, BN      (batch, 4, 4, 32)      bottleneck
+        dec1  up, conv 32, relu, BN, +enc4  (batch, 8, 8, 64)
+        dec2  up, conv 16, relu, BN, +enc3  (batch, 16, 16, 32)
+        dec3  up, conv 8,  relu, BN, +enc2  (batch, 32, 32, 16)
+        dec4  up, conv 4,  relu, BN, +enc1  (batch, 64, 64, 8)
+        out   up, conv 1, tanh           (batch, 128, 128, 1)
+
+    ``dropout`` applies to the decoder blocks (pix2pix uses 0.5 on its first three).
+    """
+    depth = len(filters)
+    if image_size % (2 ** depth):
+        raise ValueError(f"image_size {image_size} must be divisible by 2**{depth}")
+    white = keras.Input((image_size, image_size, in_channels), name="white")
+
+    skips, x = [], white
+    for i, f in enumerate(filters, 1):
+        x = downsample(x, f, f"enc{i}", norm=None if i == 1 else norm)
+        skips.append(x)
+
+    # Mirror the encoder: decoder block i has the width of encoder block depth-i and is
+    # joined to that block's output.
+    for i, (f, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1])), 1):
+        x = upsample(x, skip, f, f"dec{i}", norm=norm, dropout=dropout)
+
+    x = layers.UpSampling2D(2, name="out_up")(x)
+    restored = layers.Conv2D(out_channels, KERNEL, strides=1, padding="same",
+                             activation="tanh", name="out_conv")(x)
+    return keras.Model(white, restored, name=name)
+
+
+def build_discriminator(filters=DISCRIMINATOR_FILTERS, image_size=IMAGE_SIZE, channels=1,
+                        norm="batch", name="discriminator"):
+    """Patch-GAN: (image, white) -> an n x n map of "real" scores, one per patch.
+
+    With the defaults::
+
+        [image, white] concatenated      (batch, 128, 128, 2)
+        conv 4  s2, lrelu                (batch, 64, 64, 4)
+        conv 8  s2, lrelu, BN            (batch, 32, 32, 8)
+        conv 16 s2, lrelu, BN            (batch, 16, 16, 16)
+        conv 32 s2, lrelu, BN            (batch, 8, 8, 32)
+        conv 1  s1  (linear)             (batch, 8, 8, 1)   trained with MSE toward 1 / 0
+
+    Each output sees a 4x4-stride-2 cascade (a receptive field of 78 px) and judges its
+    patch alone: fewer parameters than a dense head, and it works at any image size.
+    """
+    image = keras.Input((image_size, image_size, channels), name="image")
+    white = keras.Input((image_size, image_size, channels), name="white")
+    x = layers.Concatenate(name="pair")([image, white])
+    for i, f in enumerate(filters, 1):
+        x = downsample(x, f, f"disc{i}", norm=None if i == 1 else norm)
+    validity = layers.Conv2D(1, KERNEL, strides=1, padding="same", name="patch_scores")(x)
+    return keras.Model([image, white], validity, name=name)
+
+
+def patch_shape(discriminator):
+    """The label map's shape (n, n, 1): 8x8x1 for the handout's D on 128x128 images."""
+    return tuple(discriminator.output_shape[1:])
+
+
+def build_adversarial(generator, discriminator, loss_weights=(1.0, 100.0),
+                      learning_rate=2e-4, beta_1=0.5):
+    """The handout's "AM": ``[real, white] -> [D(G(white), white), G(white)]``, compiled.
+
+    Losses [MSE, MAE]: the first pushes D's verdict on the fake toward "real" (1), the
+    second pulls the fake toward the real image. The handout's ``loss_weights`` are
+    [1, 1]; pix2pix (and our default) weighs the reconstruction 100.
+
+    D is frozen inside AM. Keras 3 catch: ``trainable`` is read when a model's train
+    function is built, so the handout's order (compile D, freeze, compile AM) leaves D
+    frozen for its own ``train_on_batch`` too and D never learns. Callers must set
+    ``discriminator.trainable = True`` before D's updates and ``False`` before AM's
+    (``mouthgan.training.HandoutLoop`` does). A frozen BatchNormalization runs in
+    inference mode in Keras 3 (moving statistics), so D judges the fakes in AM with its
+    moving statistics; the fused engine does the same, on purpose.
+
+    ``real`` is an input only because the handout's AM takes it; the target of the MAE
+    term is passed to ``train_on_batch`` as usual.
+    """
+    real = keras.Input(generator.input_shape[1:], name="real")
+    white = keras.Input(generator.input_shape[1:], name="white")
+    discriminator.trainable = False
+    fake = generator(white)
+    validity = discriminator([fake, white])
+    am = keras.Model([real, white], [validity, fake], name="adversarial")
+    am.compile(
+        loss=["mse", "mae"],
+        loss_weights=list(loss_weights),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
+    )
+    return am
+
+
+def compile_discriminator(discriminator, learning_rate=2e-4, beta_1=0.5):
+    """D alone: MSE on the patch map (the handout's advice for a conv-ended Patch-GAN)."""
+    discriminator.compile(
+        loss="mse",
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
+        metrics=["binary_accuracy"],
+    )
+    return discriminator
