@@ -1,0 +1,110 @@
+"""Predict, find the white hole, paste the prediction into it.
+
+The homework scores every pixel, but only the mouth was painted: outside the hole the
+white image already is the answer. Pasting the generator's output into the hole only
+keeps every other pixel exact, and is a large win (shared/DATA.md: 0.063 -> 0.052 for
+the handout's setting).
+"""
+
+import numpy as np
+
+from mouthgan.data import to_model_range, to_unit_range
+
+# Painted pixels are 255. The box is found from saturated pixels (a natural bright
+# background is rarely saturated over a large rectangle), then grown over near-white
+# lines: JPEG ringing pulls the box's edge below 255. A ring of face counted as hole
+# costs little: it is just predicted.
+SATURATED = 250
+NEAR_WHITE = 235
+MAX_GROWTH = 6  # pixels per side
+
+
+def find_hole(white):
+    """The painted rectangle of one uint8 image (H, W) as a boolean mask.
+
+    The largest axis-aligned rectangle of saturated pixels, after setting aside
+    background: a bright pixel whose straight bright run reaches the image border both
+    along its row and along its column. The painted mouth sits inside the face, so its
+    runs stop at the face in at least one direction even where a bright background
+    touches the box. An image with no white pixel gets an empty mask.
+    """
+    white = np.asarray(white)
+    bright = white >= SATURATED
+    bright = bright & ~(_run_reaches_border(bright, 1) & _run_reaches_border(bright, 0))
+    height, width = bright.shape
+    best_area, best = 0, None
+    heights = np.zeros(width, dtype=np.int64)
+    for row in range(height):
+        # heights[c]: how many bright pixels stand in column c, ending at this row.
+        heights = np.where(bright[row], heights + 1, 0)
+        if not heights.any():
+            continue
+        stack = []  # (start column, height), heights increasing
+        for col in range(width + 1):
+            h = int(heights[col]) if col < width else 0
+            start = col
+            while stack and stack[-1][1] >= h:
+                start, top_h = stack.pop()
+                area = top_h * (col - start)
+                # A rectangle on the image's edge is background: the mouth is inside.
+                inside = row - top_h + 1 > 0 and row + 1 < height and start > 0 and col < width
+                if area > best_area and inside:
+                    best_area, best = area, (row - top_h + 1, row + 1, start, col)
+            stack.append((start, h))
+    mask = np.zeros_like(bright)
+    if best is not None:
+        top, bottom, left, right = _grow(white >= NEAR_WHITE, *best)
+        mask[top:bottom, left:right] = True
+    return mask
+
+
+def _grow(near_white, top, bottom, left, right):
+    """Extend each side of the box while the next line is mostly near-white."""
+    height, width = near_white.shape
+    for _ in range(MAX_GROWTH):
+        grown = False
+        if top > 0 and near_white[top - 1, left:right].mean() >= 0.95:
+            top, grown = top - 1, True
+        if bottom < height and near_white[bottom, left:right].mean() >= 0.95:
+            bottom, grown = bottom + 1, True
+        if left > 0 and near_white[top:bottom, left - 1].mean() >= 0.95:
+            left, grown = left - 1, True
+        if right < width and near_white[top:bottom, right].mean() >= 0.95:
+            right, grown = right + 1, True
+        if not grown:
+            break
+    return top, bottom, left, right
+
+
+def _run_reaches_border(bright, axis):
+    """True where a straight run of bright pixels along ``axis`` reaches either end."""
+    forward = np.cumprod(bright, axis=axis, dtype=np.int8)
+    backward = np.flip(np.cumprod(np.flip(bright, axis), axis=axis, dtype=np.int8), axis)
+    return (forward | backward).astype(bool)
+
+
+def find_holes(whites):
+    """find_hole for a stack (n, H, W) -> boolean masks (n, H, W)."""
+    return np.stack([find_hole(w) for w in whites])
+
+
+def paste(prediction, white01, holes):
+    """The prediction inside the holes, the input image everywhere else (0..1 arrays)."""
+    return np.where(holes, prediction, white01)
+
+
+def predict(generator, whites_uint8, batch_size=64):
+    """Run the generator on uint8 images (n, H, W) -> raw predictions in 0..1 (n, H, W)."""
+    x = to_model_range(whites_uint8)
+    y = generator.predict(x, batch_size=batch_size, verbose=0)
+    return to_unit_range(y)
+
+
+def restore(generator, whites_uint8, holes=None, composite=True, batch_size=64):
+    """Predictions in 0..1; pasted into the holes unless ``composite`` is False."""
+    raw = predict(generator, whites_uint8, batch_size)
+    if not composite:
+        return raw
+    if holes is None:
+        holes = find_holes(whites_uint8)
+    return paste(raw, np.asarray(whites_uint8, np.float32) / 255.0, holes)

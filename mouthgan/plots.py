@@ -1,0 +1,99 @@
+"""Pictures of a run: the graded loss curves and [prediction, real, white] grids."""
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no screen needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+HISTORY_COLUMNS = ("step", "d_loss", "d_acc", "g_loss", "g_adv", "g_l1",
+                   "val_rmse", "val_rmse_pasted")
+# A Patch-GAN D that cannot tell real from fake outputs 0.5 everywhere: MSE 0.25.
+D_CHANCE_MSE = 0.25
+
+
+def read_history(path):
+    return pd.read_csv(path)
+
+
+def smooth(values, window=50):
+    return pd.Series(values).rolling(window, min_periods=1).mean().to_numpy()
+
+
+def plot_losses(history_path, out_path):
+    """D loss, G adversarial and G L1 loss (raw and smoothed), D accuracy, val RMSE."""
+    history = read_history(history_path)
+    if history.empty:
+        return None
+    steps = history["step"].to_numpy()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
+    panels = [
+        (axes[0, 0], "d_loss", "Discriminator loss (MSE)", D_CHANCE_MSE,
+         "D cannot tell (0.25)"),
+        (axes[0, 1], "g_adv", "Generator adversarial loss (MSE to 'real')", D_CHANCE_MSE,
+         "D cannot tell (0.25)"),
+        (axes[1, 0], "g_l1", "Generator reconstruction loss (L1, -1..1 scale)", None, None),
+        (axes[1, 1], "d_acc", "Discriminator accuracy", 0.5, "chance (0.5)"),
+    ]
+    for ax, column, title, line, line_label in panels:
+        values = history[column].to_numpy()
+        ax.plot(steps, values, color="0.75", linewidth=0.6, label="per step")
+        ax.plot(steps, smooth(values), linewidth=1.6, label="mean of 50 steps")
+        if line is not None:
+            ax.axhline(line, color="tab:red", linestyle="--", linewidth=1, label=line_label)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    _save(fig, out_path)
+    return out_path
+
+
+def plot_validation(history_path, out_path):
+    """Validation RMSE (raw and pasted) over steps; None if never measured."""
+    history = read_history(history_path)
+    measured = history.dropna(subset=["val_rmse"]) if "val_rmse" in history else history[:0]
+    if measured.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
+    ax.plot(measured["step"], measured["val_rmse"], marker="o", label="raw output")
+    ax.plot(measured["step"], measured["val_rmse_pasted"], marker="o",
+            label="pasted into the hole")
+    ax.set_xlabel("step")
+    ax.set_ylabel("RMSE (0..1)")
+    ax.set_title("Validation RMSE")
+    ax.legend()
+    _save(fig, out_path)
+    return out_path
+
+
+def sample_grid(prediction01, real_uint8, white_uint8, out_path, title=None):
+    """Rows of [prediction, real, white], the handout's way of showing results."""
+    rows = len(prediction01)
+    fig, axes = plt.subplots(rows, 3, figsize=(6, 2 * rows), squeeze=False)
+    for i in range(rows):
+        for j, (image, label) in enumerate(
+                [(prediction01[i], "prediction"), (real_uint8[i] / 255.0, "real"),
+                 (white_uint8[i] / 255.0, "white")]):
+            axes[i, j].imshow(image, cmap="gray", vmin=0, vmax=1)
+            axes[i, j].axis("off")
+            if i == 0:
+                axes[i, j].set_title(label)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    _save(fig, out_path)
+    return out_path
+
+
+def _save(fig, out_path):
+    """Write to a temporary name and rename: a reader never sees half a PNG."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, out_path)

@@ -1,0 +1,531 @@
+"""Training: the GAN as a ``keras.Model`` with ``train_step``, the handout's literal
+loop beside it, callbacks, checkpoints and the run directory.
+
+One training step (SPEC §4), for both engines:
+
+1. draw ``batch_size`` random (real, white) pairs (flipped at random with ``--flip``);
+2. G turns the whites into fakes, in inference mode (the handout calls ``G.predict``);
+3. D learns: real pairs toward 1, then fake pairs toward 0 (MSE on the patch map),
+   ``d_steps`` times;
+4. G learns through "AM": D's verdict on G(white) toward 1 (MSE, D frozen) plus
+   the L1 distance to the real image, weighted ``loss_weights``.
+
+The batch is drawn inside the step from the training images, held in memory as one
+tensor, with a Keras ``SeedGenerator`` whose state is checkpointed: a resumed run draws
+the same batches as an uninterrupted one, and both engines draw the same batches.
+"""
+
+import json
+import math
+import os
+import platform
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mouthgan import MouthganError, __version__
+from mouthgan.config import TrainConfig
+from mouthgan.data import to_model_range
+from mouthgan import metrics
+from mouthgan.inpaint import find_holes, paste, restore
+from mouthgan.metrics import rmse
+from mouthgan.models import (build_adversarial, build_discriminator, build_generator,
+                             compile_discriminator, patch_shape)
+
+LOSS_NAMES = ("d_loss", "d_acc", "g_loss", "g_adv", "g_l1")
+
+
+def build_models(config):
+    """The generator and discriminator a config describes, seeded."""
+    keras.utils.set_random_seed(config.seed)
+    generator = build_generator(config.generator_filters, norm=config.norm,
+                                dropout=config.dropout)
+    discriminator = build_discriminator(config.discriminator_filters, norm=config.norm)
+    return generator, discriminator
+
+
+def _adam(config):
+    # beta_1 = 0.5 (DCGAN, pix2pix, the handout): the default 0.9 lets the two
+    # players' momentum overshoot each other.
+    return keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta_1)
+
+
+def draw_batch(real_images, white_images, config, seed_generator):
+    """``batch_size`` random pairs (with replacement across steps, as the handout), each
+    flipped left-right with probability 1/2 under ``--flip`` (faces are near-symmetric).
+    """
+    n = tf.shape(real_images)[0]
+    index = keras.random.randint((config.batch_size,), 0, n, seed=seed_generator)
+    real, white = tf.gather(real_images, index), tf.gather(white_images, index)
+    if config.flip:
+        flip = keras.random.uniform((config.batch_size, 1, 1, 1), seed=seed_generator) < 0.5
+        real = tf.where(flip, tf.reverse(real, [2]), real)
+        white = tf.where(flip, tf.reverse(white, [2]), white)
+    return real, white
+
+
+class Pix2Pix(keras.Model):
+    """The fused engine: one compiled call updates D, then G (keras-io's GAN pattern).
+
+    ``fit()`` drives it, so the progress bar and every Keras callback work. The data
+    passed to ``fit`` is ignored: the step draws its own batch (see the module doc).
+    """
+
+    def __init__(self, generator, discriminator, real, white, config, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.config = config
+        self.real_images = tf.constant(to_model_range(real))
+        self.white_images = tf.constant(to_model_range(white))
+        self.seed_generator = keras.random.SeedGenerator(config.seed)
+        self.patch = patch_shape(discriminator)
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile()
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        # Build the slots now, so a checkpoint can be restored before the first step.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    def train_step(self, data):
+        real, white = draw_batch(self.real_images, self.white_images, self.config,
+                                 self.seed_generator)
+        return self.update(real, white)
+
+    def update(self, real, white):
+        """One step on a given batch: D on real then fake pairs, then G through AM."""
+        G, D = self.generator, self.discriminator
+        real, white = tf.convert_to_tensor(real), tf.convert_to_tensor(white)
+        w_adv, w_l1 = self.config.loss_weights
+        ones = tf.ones((tf.shape(real)[0],) + self.patch)
+        zeros = tf.zeros_like(ones)
+        fake = G(white, training=False)  # the handout's G.predict
+
+        for _ in range(self.config.d_steps):
+            d_real, acc_real = self._d_update(real, white, ones)
+            d_fake, acc_fake = self._d_update(fake, white, zeros)
+
+        with tf.GradientTape() as tape:
+            fake_for_g = G(white, training=True)
+            # D is frozen here. Keras 3 runs a frozen BatchNormalization in inference
+            # mode, so the handout engine's AM judges fakes with D's moving statistics;
+            # we do the same on purpose (train-mode statistics measured no better).
+            verdict = D([fake_for_g, white], training=False)
+            g_adv = tf.reduce_mean(tf.square(verdict - 1.0))
+            g_l1 = tf.reduce_mean(tf.abs(real - fake_for_g))
+            g_loss = w_adv * g_adv + w_l1 * g_l1
+        grads = tape.gradient(g_loss, G.trainable_variables)
+        self.g_optimizer.apply(grads, G.trainable_variables)
+
+        return {
+            "d_loss": 0.5 * (d_real + d_fake),
+            "d_acc": 0.5 * (acc_real + acc_fake),
+            "g_loss": g_loss, "g_adv": g_adv, "g_l1": g_l1,
+        }
+
+    def _d_update(self, image, white, target):
+        D = self.discriminator
+        with tf.GradientTape() as tape:
+            scores = D([image, white], training=True)
+            loss = tf.reduce_mean(tf.square(scores - target))
+        grads = tape.gradient(loss, D.trainable_variables)
+        self.d_optimizer.apply(grads, D.trainable_variables)
+        accuracy = tf.reduce_mean(tf.cast((scores > 0.5) == (target > 0.5), tf.float32))
+        return loss, accuracy
+
+
+class HandoutLoop:
+    """The handout's loop, literally: ``G.predict``, ``D.train_on_batch`` on the real
+    and on the fake pairs, ``AM.train_on_batch`` — with the Keras 3 trainable toggle.
+
+    Same mathematics as ``Pix2Pix.update`` (a test checks one step gives the same
+    weights), about 1.7x slower: four host round trips a step instead of one.
+    """
+
+    def __init__(self, generator, discriminator, real, white, config):
+        self.generator, self.discriminator, self.config = generator, discriminator, config
+        self.real_images = tf.constant(to_model_range(real))
+        self.white_images = tf.constant(to_model_range(white))
+        compile_discriminator(discriminator, config.lr, config.beta_1)
+        self.adversarial = build_adversarial(generator, discriminator, config.loss_weights,
+                                             config.lr, config.beta_1)
+        self.d_optimizer = discriminator.optimizer
+        self.g_optimizer = self.adversarial.optimizer
+        discriminator.trainable = True
+        self.d_optimizer.build(discriminator.trainable_variables)
+        self.g_optimizer.build(generator.trainable_variables)
+        # The same sampler and seed as the fused engine: both draw the same batches.
+        self.seed_generator = keras.random.SeedGenerator(config.seed)
+        self.patch = patch_shape(discriminator)
+        self.stop_training = False
+
+    def sample_batch(self):
+        real, white = draw_batch(self.real_images, self.white_images, self.config,
+                                 self.seed_generator)
+        return real.numpy(), white.numpy()
+
+    def update(self, real, white):
+        G, D, AM = self.generator, self.discriminator, self.adversarial
+        ones = np.ones((len(real),) + self.patch, np.float32)
+        zeros = np.zeros_like(ones)
+        fake = G.predict(white, verbose=0)
+        D.trainable = True  # Keras 3: must be toggled back on, or D never learns
+        for _ in range(self.config.d_steps):
+            d_real = D.train_on_batch([real, white], ones, return_dict=True)
+            d_fake = D.train_on_batch([fake, white], zeros, return_dict=True)
+        D.trainable = False
+        g = AM.train_on_batch([real, white], [ones, real], return_dict=True)
+        # Keras 3 reports per-output losses unweighted, under the inner models' names.
+        return {
+            "d_loss": 0.5 * (d_real["loss"] + d_fake["loss"]),
+            "d_acc": 0.5 * (d_real["binary_accuracy"] + d_fake["binary_accuracy"]),
+            "g_loss": g["loss"],
+            "g_adv": g["discriminator_loss"],
+            "g_l1": g["generator_loss"],
+        }
+
+
+# --------------------------------------------------------------------------- state
+
+def training_state(engine):
+    """Every variable a resumed run needs besides the models' own weights."""
+    return {
+        "d_optimizer": engine.d_optimizer.variables,
+        "g_optimizer": engine.g_optimizer.variables,
+        "seed": [engine.seed_generator.state],
+    }
+
+
+def steps_done(engine):
+    return int(engine.g_optimizer.iterations.numpy())
+
+
+def save_checkpoint(engine, run_dir):
+    """Write ``run_dir/checkpoint`` atomically: a temporary folder renamed into place."""
+    run_dir = Path(run_dir)
+    tmp, final, old = (run_dir / n for n in ("checkpoint.tmp", "checkpoint", "checkpoint.old"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    engine.generator.save(tmp / "generator.keras")
+    engine.discriminator.save(tmp / "discriminator.keras")
+    arrays = {f"{group}/{i}": np.asarray(v.numpy())
+              for group, variables in training_state(engine).items()
+              for i, v in enumerate(variables)}
+    np.savez(tmp / "state.npz", **arrays)
+    (tmp / "step.json").write_text(json.dumps({"step": steps_done(engine)}))
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def find_checkpoint(run_dir):
+    """The newest complete checkpoint folder of a run (survives a kill mid-save)."""
+    for name in ("checkpoint", "checkpoint.old"):
+        folder = Path(run_dir) / name
+        if (folder / "step.json").exists():
+            return folder
+    return None
+
+
+def load_checkpoint(engine, folder):
+    folder = Path(folder)
+    try:
+        engine.generator.load_weights(folder / "generator.keras")
+        engine.discriminator.load_weights(folder / "discriminator.keras")
+        with np.load(folder / "state.npz") as arrays:
+            for group, variables in training_state(engine).items():
+                for i, v in enumerate(variables):
+                    v.assign(arrays[f"{group}/{i}"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise MouthganError(f"{folder}: broken checkpoint ({exc})")
+    return steps_done(engine)
+
+
+# --------------------------------------------------------------------------- callbacks
+
+class Evaluator:
+    """Validation RMSE of the generator, raw and pasted into the hole.
+
+    The holes are found once, up front: they depend only on the white images.
+    """
+
+    def __init__(self, split):
+        self.white = split.white
+        self.real01 = split.real.astype(np.float32) / 255.0
+        self.holes = find_holes(split.white)
+
+    def predictions(self, generator):
+        raw = restore(generator, self.white, composite=False)
+        return raw, paste(raw, self.white.astype(np.float32) / 255.0, self.holes)
+
+    def __call__(self, generator):
+        raw, pasted = self.predictions(generator)
+        return {"val_rmse": rmse(raw, self.real01), "val_rmse_pasted": rmse(pasted, self.real01)}
+
+    def scores(self, generator):
+        """Every metric for the raw output, the pasted output, and the white image."""
+        raw, pasted = self.predictions(generator)
+        return {
+            "identity": metrics.report(self.white / 255.0, self.real01, self.holes),
+            "raw": metrics.report(raw, self.real01, self.holes),
+            "pasted": metrics.report(pasted, self.real01, self.holes),
+        }
+
+
+def final_scores(generator, dataset):
+    """{split: {identity|raw|pasted: metrics}} for Test and Validation where answers exist."""
+    return {name: Evaluator(split).scores(generator)
+            for name, split in (("test", dataset.test), ("validation", dataset.validation))
+            if split is not None and split.real is not None}
+
+
+class RunLogger(keras.callbacks.Callback):
+    """Progress bar over the whole run, history.csv, TensorBoard scalars, evaluation,
+    sample grids, checkpoints, the NaN guard. One callback, so the order of these per
+    step is explicit: log, then evaluate, then sample, then checkpoint.
+    """
+
+    def __init__(self, engine, run_dir, config, start_step, evaluator, sample_split,
+                 verbose=1):
+        super().__init__()
+        self.engine, self.run_dir, self.config = engine, Path(run_dir), config
+        self.step = start_step
+        self.evaluator, self.sample_split = evaluator, sample_split
+        self.history_path = self.run_dir / "history.csv"
+        self.progbar = keras.utils.Progbar(config.steps, verbose=verbose,
+                                           stateful_metrics=LOSS_NAMES + ("val_rmse_pasted",),
+                                           unit_name="step", interval=0.5)
+        self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+        self.pending = []
+        self.failure = None
+        self.started = time.time()
+        if start_step:
+            self.progbar.update(start_step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        values = {k: float(logs[k]) for k in LOSS_NAMES}
+        if not all(math.isfinite(v) for v in values.values()):
+            bad = ", ".join(k for k, v in values.items() if not math.isfinite(v))
+            self.failure = f"{bad} became NaN/Inf at step {self.step}"
+            self.model.stop_training = self.engine.stop_training = True
+            return
+        row = {"step": self.step, **values}
+        if self.step % self.config.eval_every == 0 or self.step == self.config.steps:
+            if self.evaluator:
+                row.update(self.evaluator(self.engine.generator))
+        self.pending.append(row)
+        self.progbar.update(self.step, [(k, row[k]) for k in LOSS_NAMES + ("val_rmse_pasted",)
+                                        if k in row])
+        if self.step % self.config.sample_every == 0 or self.step == self.config.steps:
+            self.write_samples()
+        if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
+            self.checkpoint()
+
+    def flush(self):
+        """Append pending rows to history.csv and TensorBoard."""
+        if not self.pending:
+            return
+        from mouthgan.plots import HISTORY_COLUMNS
+
+        new_file = not self.history_path.exists()
+        with open(self.history_path, "a") as f:
+            if new_file:
+                f.write(",".join(HISTORY_COLUMNS) + "\n")
+            for row in self.pending:
+                f.write(",".join("" if row.get(c) is None else f"{row[c]:.6g}"
+                                 for c in HISTORY_COLUMNS) + "\n")
+        with self.writer.as_default():
+            for row in self.pending:
+                for key, value in row.items():
+                    if key != "step":
+                        tf.summary.scalar(key, value, step=row["step"])
+        self.writer.flush()
+        self.pending = []
+
+    def checkpoint(self):
+        """Save the state, then the history up to it: history never runs ahead."""
+        save_checkpoint(self.engine, self.run_dir)
+        self.flush()
+        from mouthgan.plots import plot_losses
+
+        plot_losses(self.history_path, self.run_dir / "loss.png")
+
+    def write_samples(self):
+        from mouthgan.plots import sample_grid
+
+        split = self.sample_split
+        prediction = restore(self.engine.generator, split.white, composite=False)
+        sample_grid(prediction, split.real, split.white,
+                    self.run_dir / "samples" / f"step_{self.step:06d}.png",
+                    title=f"step {self.step}: prediction | real | white")
+
+
+# --------------------------------------------------------------------------- run directory
+
+def make_run_dir(run_dir=None, runs_root="runs"):
+    if not run_dir:
+        run_dir = Path(runs_root) / datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(run_dir)
+    if find_checkpoint(run_dir):
+        raise MouthganError(f"{run_dir}: holds a run already; use --resume {run_dir} "
+                            "to continue it, or another --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _point_latest(run_dir)
+    return run_dir
+
+
+def _point_latest(run_dir):
+    """runs/latest -> the newest run (a relative symlink, swapped atomically)."""
+    latest = run_dir.parent / "latest"
+    tmp = run_dir.parent / ".latest.tmp"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(run_dir.name)
+        os.replace(tmp, latest)
+    except OSError:
+        pass  # no symlinks on this filesystem: runs/latest is a convenience only
+
+
+def library_versions():
+    return {"mouthgan": __version__, "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def write_config(run_dir, config, extra=None):
+    payload = {"config": json.loads(config.to_json()), "versions": library_versions(),
+               **(extra or {})}
+    _write_json(Path(run_dir) / "config.json", payload)
+
+
+def _write_json(path, payload):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+
+
+def read_config(run_dir):
+    path = Path(run_dir) / "config.json"
+    if not Path(run_dir).is_dir():
+        raise MouthganError(f"{run_dir}: run directory not found")
+    if not path.exists():
+        raise MouthganError(f"{path}: missing; not a mouthgan run directory")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text())["config"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MouthganError(f"{path}: unreadable ({exc})")
+
+
+# --------------------------------------------------------------------------- train
+
+def make_engine(config, dataset):
+    generator, discriminator = build_models(config)
+    train = dataset.train
+    if config.engine == "handout":
+        return HandoutLoop(generator, discriminator, train.real, train.white, config)
+    engine = Pix2Pix(generator, discriminator, train.real, train.white, config)
+    engine.compile(d_optimizer=_adam(config), g_optimizer=_adam(config))
+    return engine
+
+
+def train(config, dataset, run_dir, resume=False, verbose=1):
+    """Train to ``config.steps``; return a summary dict. Ctrl-C saves and re-raises."""
+    config.validate(len(dataset.train))
+    engine = make_engine(config, dataset)
+    start = 0
+    if resume:
+        folder = find_checkpoint(run_dir)
+        if folder is None:
+            raise MouthganError(f"{run_dir}: no checkpoint to resume from")
+        start = load_checkpoint(engine, folder)
+        # History after the checkpoint belongs to steps that will be run again.
+        _truncate_history(Path(run_dir) / "history.csv", start)
+        if verbose:
+            print(f"Resuming {run_dir} at step {start}")
+    write_config(run_dir, config, {"engine_class": type(engine).__name__})
+
+    evaluation = dataset.validation or dataset.test
+    evaluator = Evaluator(evaluation) if evaluation is not None and evaluation.real is not None else None
+    sample_split = _sample_faces(dataset)
+    logger = RunLogger(engine, run_dir, config, start, evaluator, sample_split, verbose)
+    remaining = config.steps - start
+    started = time.time()
+    try:
+        if remaining > 0:
+            if isinstance(engine, Pix2Pix):
+                logger.set_model(engine)
+                # The data is drawn inside train_step; fit only needs something to iterate.
+                ticks = tf.data.Dataset.from_tensors(0).repeat()
+                engine.fit(ticks, steps_per_epoch=remaining, epochs=1, verbose=0,
+                           shuffle=False, callbacks=[logger])
+            else:
+                _run_handout_loop(engine, logger, remaining)
+    except KeyboardInterrupt:
+        if logger.failure is None and steps_done(engine) > start:
+            # The interrupt can land after a step's update but before its losses were
+            # logged: that step gets a row with blank losses, so rows match the state.
+            for step in range(logger.step + 1, steps_done(engine) + 1):
+                logger.pending.append({"step": step})
+            logger.step = steps_done(engine)
+            logger.checkpoint()
+        if steps_done(engine) > start:
+            print(f"\nInterrupted at step {steps_done(engine)}; checkpoint saved. "
+                  f"Continue with: python scripts/train.py --resume {run_dir}")
+        else:
+            print(f"\nInterrupted before step {start + 1}; nothing new to save.")
+        raise
+    if logger.failure:
+        raise MouthganError(f"{logger.failure}; stopped. The last good checkpoint is in "
+                            f"{run_dir}/checkpoint (step {_checkpoint_step(run_dir)})")
+    logger.flush()
+    seconds = time.time() - started
+    engine.generator.save(Path(run_dir) / "generator.keras")
+    engine.discriminator.save(Path(run_dir) / "discriminator.keras")
+    scores = final_scores(engine.generator, dataset)
+    _write_json(Path(run_dir) / "scores.json", scores)
+    return {"run_dir": str(run_dir), "steps": steps_done(engine), "seconds": seconds,
+            "engine": engine, "scores": scores}
+
+
+def _run_handout_loop(engine, logger, steps):
+    logger.set_model(engine)
+    for batch in range(steps):
+        real, white = engine.sample_batch()
+        logs = engine.update(real, white)
+        logger.on_train_batch_end(batch, logs)
+        if engine.stop_training:
+            break
+
+
+def _sample_faces(dataset, n=4):
+    """Fixed faces for the sample grids: validation if there is one, else training."""
+    from mouthgan.data import Split
+
+    split = dataset.validation if dataset.validation is not None else dataset.train
+    return Split(split.white[:n], split.real[:n], split.names[:n])
+
+
+def _checkpoint_step(run_dir):
+    folder = find_checkpoint(run_dir)
+    return json.loads((folder / "step.json").read_text())["step"] if folder else 0
+
+
+def _truncate_history(path, step):
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [l for l in lines[1:] if int(float(l.split(",")[0])) <= step]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(kept))
+    os.replace(tmp, path)

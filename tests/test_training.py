@@ -1,0 +1,192 @@
+"""Training: both engines agree, resume is exact, the run directory explains itself."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mouthgan import MouthganError
+from mouthgan.config import TrainConfig, resolve
+from mouthgan.data import load_dataset
+from mouthgan.training import (HandoutLoop, Pix2Pix, find_checkpoint, make_engine,
+                               make_run_dir, train)
+from conftest import ROOT
+
+
+def tiny_config(data, **kw):
+    values = dict(data=str(data), steps=4, batch_size=4, sample_every=2, eval_every=2,
+                  checkpoint_every=2)
+    values.update(kw)
+    return TrainConfig(**values)
+
+
+def weights(model):
+    return [w.numpy().copy() for w in model.weights]
+
+
+@pytest.mark.parametrize("flip,d_steps", [(False, 1), (True, 2)])
+def test_both_engines_take_the_same_step(tiny_data, flip, d_steps):
+    data = load_dataset(tiny_data)
+    config = tiny_config(tiny_data, flip=flip, d_steps=d_steps, engine="fused")
+    fused = make_engine(config, data)
+    literal = make_engine(replace(config, engine="handout"), data)
+    assert isinstance(fused, Pix2Pix) and isinstance(literal, HandoutLoop)
+    for a, b in zip(weights(fused.generator), weights(literal.generator)):
+        assert np.array_equal(a, b)  # same seed, same initial weights
+
+    real, white = literal.sample_batch()
+    d_before = weights(literal.discriminator)
+    fused_logs = fused.update(real, white)
+    literal_logs = literal.update(real, white)
+
+    for a, b in zip(weights(fused.generator), weights(literal.generator)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for a, b in zip(weights(fused.discriminator), weights(literal.discriminator)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert any(not np.array_equal(a, b) for a, b in zip(d_before, weights(literal.discriminator)))
+    for key in ("d_loss", "g_loss", "g_adv", "g_l1"):
+        assert float(fused_logs[key]) == pytest.approx(float(literal_logs[key]), rel=1e-4)
+
+
+def test_both_engines_draw_the_same_batches(tiny_data):
+    data = load_dataset(tiny_data)
+    config = tiny_config(tiny_data, flip=True)
+    a = make_engine(replace(config, engine="handout"), data)
+    b = make_engine(replace(config, engine="handout"), data)
+    for _ in range(3):
+        for x, y in zip(a.sample_batch(), b.sample_batch()):
+            assert np.array_equal(x, y)
+
+
+def test_run_directory_contents(tiny_data, tmp_path):
+    data = load_dataset(tiny_data)
+    run_dir = make_run_dir(tmp_path / "runs" / "r1")
+    config = tiny_config(tiny_data, seed=3)
+    result = train(config, data, run_dir, verbose=0)
+    assert result["steps"] == 4
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["config"]["seed"] == 3 and saved["config"]["loss_weights"] == [1.0, 100.0]
+    assert {"tensorflow", "keras", "numpy"} <= set(saved["versions"])
+    history = (run_dir / "history.csv").read_text().splitlines()
+    assert history[0] == "step,d_loss,d_acc,g_loss,g_adv,g_l1,val_rmse,val_rmse_pasted"
+    assert [int(l.split(",")[0]) for l in history[1:]] == [1, 2, 3, 4]
+    assert history[2].split(",")[-1] != ""  # validation measured at step 2
+    for name in ("loss.png", "generator.keras", "discriminator.keras", "scores.json",
+                 "samples/step_000002.png", "samples/step_000004.png",
+                 "checkpoint/state.npz"):
+        assert (run_dir / name).exists(), name
+    assert list((run_dir / "tensorboard").glob("events.*"))
+    scores = json.loads((run_dir / "scores.json").read_text())
+    assert set(scores) == {"test", "validation"}
+    # Pasting keeps every pixel outside the hole: it can only help over the identity
+    # inside the box, and it never touches the rest.
+    assert scores["validation"]["pasted"]["rmse_outside"] == 0.0
+    assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
+
+
+def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
+    data = load_dataset(tiny_data)
+    config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True)
+    straight = train(config, data, make_run_dir(tmp_path / "a"), verbose=0)
+
+    half = make_run_dir(tmp_path / "b")
+    train(replace(config, steps=3), data, half, verbose=0)
+    resumed = train(config, data, half, resume=True, verbose=0)
+
+    assert resumed["steps"] == 6
+    for a, b in zip(weights(straight["engine"].generator), weights(resumed["engine"].generator)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    rows_a = (tmp_path / "a/history.csv").read_text().splitlines()
+    rows_b = (half / "history.csv").read_text().splitlines()
+    assert len(rows_a) == len(rows_b) == 7
+    for ra, rb in zip(rows_a[1:], rows_b[1:]):
+        np.testing.assert_allclose([float(v) for v in ra.split(",")[:6]],
+                                   [float(v) for v in rb.split(",")[:6]], rtol=1e-4)
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path,
+                                                             monkeypatch):
+    calls = []
+    original = HandoutLoop.update
+
+    def poisoned(self, real, white):
+        logs = original(self, real, white)
+        calls.append(1)
+        return {**logs, "g_l1": float("nan")} if len(calls) == 3 else logs
+
+    monkeypatch.setattr(HandoutLoop, "update", poisoned)
+    data = load_dataset(tiny_data)
+    run_dir = make_run_dir(tmp_path / "nan")
+    with pytest.raises(MouthganError, match=r"g_l1 became NaN/Inf at step 3.*step 2"):
+        train(tiny_config(tiny_data, engine="handout", steps=6), data, run_dir, verbose=0)
+    assert json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"] == 2
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 3
+    assert not (run_dir / "generator.keras").exists()
+
+
+def run_train(*args, **kw):
+    return subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600, **kw)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--steps", "0"], "--steps must be > 0"),
+    (["--batch-size", "50"], "--batch-size 50 is larger than the 12 training pairs"),
+    (["--lr", "-1"], "--lr must be > 0"),
+    (["--resume", "{tmp}/missing"], "missing: run directory not found"),
+    (["--resume", "{tmp}"], "config.json: missing"),
+])
+def test_bad_flags_get_one_clear_line(tiny_data, tmp_path, flags, message):
+    flags = [f.replace("{tmp}", str(tmp_path)) for f in flags]
+    result = run_train("--data", tiny_data, "--run-dir", tmp_path / "run", *flags)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "run" / "checkpoint").exists()
+
+
+def test_resume_of_a_broken_run_directory(tiny_data, tmp_path):
+    run_dir = tmp_path / "broken"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text("{not json")
+    result = run_train("--resume", run_dir)
+    assert result.returncode == 2 and "config.json: unreadable" in result.stderr
+    (run_dir / "config.json").write_text(json.dumps(
+        {"config": json.loads(resolve(data=str(tiny_data), batch_size=4).to_json())}))
+    result = run_train("--resume", run_dir)
+    assert result.returncode == 2 and "no checkpoint to resume from" in result.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(tiny_data),
+         "--run-dir", str(run_dir), "--steps", "100000", "--batch-size", "4",
+         "--checkpoint-every", "1000", "--eval-every", "1000", "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    history = run_dir / "history.csv"
+    # history.csv appears only with a checkpoint, so wait for training to be under way
+    # by watching TensorBoard's event file instead, then a little longer.
+    while time.time() < deadline and not list((run_dir / "tensorboard").glob("events.*")):
+        time.sleep(0.5)
+    time.sleep(8)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert "Interrupted at step" in out
+    step = json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"]
+    assert step > 0
+    assert len(history.read_text().splitlines()) == step + 1
+
+    result = run_train("--resume", run_dir, "--steps", step + 2, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert f"Resuming {run_dir} at step {step}" in result.stdout
+    assert len(history.read_text().splitlines()) == step + 3
