@@ -29,8 +29,10 @@ def find_hole(white):
     touches the box. An image with no white pixel gets an empty mask.
     """
     white = np.asarray(white)
-    bright = white >= SATURATED
-    bright = bright & ~(_run_reaches_border(bright, 1) & _run_reaches_border(bright, 0))
+    near_white = white >= NEAR_WHITE
+    background = _run_reaches_border(near_white, 1) & _run_reaches_border(near_white, 0)
+    near_white &= ~background
+    bright = (white >= SATURATED) & near_white
     height, width = bright.shape
     best_area, best = 0, None
     heights = np.zeros(width, dtype=np.int64)
@@ -53,7 +55,7 @@ def find_hole(white):
             stack.append((start, h))
     mask = np.zeros_like(bright)
     if best is not None:
-        top, bottom, left, right = _grow(white >= NEAR_WHITE, *best)
+        top, bottom, left, right = _grow(near_white, *best)
         mask[top:bottom, left:right] = True
     return mask
 
@@ -108,3 +110,30 @@ def restore(generator, whites_uint8, holes=None, composite=True, batch_size=64):
     if holes is None:
         holes = find_holes(whites_uint8)
     return paste(raw, np.asarray(whites_uint8, np.float32) / 255.0, holes)
+
+
+def load_generator(path="runs/latest"):
+    """A generator from a ``.keras`` file or a run directory (final model, else the
+    newest checkpoint's)."""
+    from pathlib import Path
+
+    import keras
+
+    from mouthgan import MouthganError
+
+    path = Path(path)
+    if path.is_dir():
+        candidates = [path / "generator.keras", path / "checkpoint" / "generator.keras",
+                      path / "checkpoint.old" / "generator.keras"]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise MouthganError(f"{path}: no generator.keras in this run directory "
+                                "(train first, or pass --model FILE.keras)")
+        path = found
+    elif not path.exists():
+        raise MouthganError(f"{path}: model not found (train first with "
+                            "python scripts/train.py, or pass --model)")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except (OSError, ValueError, KeyError) as exc:
+        raise MouthganError(f"{path}: not a loadable Keras model ({exc.__class__.__name__})")

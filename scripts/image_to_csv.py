@@ -1,0 +1,66 @@
+"""Predict the test images and write the Kaggle CSV (the handout's image_to_csv.py).
+
+    python scripts/image_to_csv.py [--input NLP_data/Test/White] [--model runs/latest]
+                                   [--out Predict.csv] [--no-composite] [--save-images DIR]
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mouthgan import MouthganError, cli  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--input", default="NLP_data/Test/White",
+                        help="folder of white (mouth-painted) test images")
+    parser.add_argument("--model", default="runs/latest",
+                        help="a generator .keras file or a run directory")
+    parser.add_argument("--out", default="Predict.csv", help="the CSV to write")
+    parser.add_argument("--no-composite", action="store_true",
+                        help="write the raw generator output instead of pasting it into "
+                             "the white hole only")
+    parser.add_argument("--save-images", metavar="DIR", default=None,
+                        help="also write the predicted images as PNG")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
+    args = parser.parse_args(argv)
+
+    from mouthgan.data import list_images, read_images
+    from mouthgan.export import write_csv
+    from mouthgan.inpaint import load_generator, restore
+
+    files = list_images(args.input)
+    generator = load_generator(args.model)
+    size = generator.input_shape[1]
+    whites = read_images(files, size)
+    images = restore(generator, whites, composite=not args.no_composite,
+                     batch_size=args.batch_size)
+    if args.save_images:
+        save_pngs(images, [f.stem for f in files], Path(args.save_images))
+    write_csv(images, args.out)
+    for i, f in enumerate(files):
+        print(f"id{i} <- {f.name}")
+    kind = "raw output" if args.no_composite else "pasted into the hole"
+    print(f"{args.out}: {len(files)} images x {size * size} pixels ({kind})")
+    return 0
+
+
+def save_pngs(images01, stems, folder):
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for image, stem in zip(images01, stems):
+        tmp = folder / f".{stem}.tmp.png"
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(tmp)
+        os.replace(tmp, folder / f"{stem}.png")
+
+
+if __name__ == "__main__":
+    cli.run(main)
