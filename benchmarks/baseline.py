@@ -23,7 +23,8 @@ def main():
     parser.add_argument("--engine", default="fused")
     parser.add_argument("--preset", default="strong-baseline")
     args, extra = parser.parse_known_args()
-    run_dir = ROOT / "runs" / f"bench-{args.preset}-{args.engine}-seed{args.seed}"
+    tag = "".join(a.strip("-").replace(" ", "") for a in extra)
+    run_dir = ROOT / "runs" / f"bench-{args.preset}-{args.engine}-seed{args.seed}{tag}"
     if run_dir.exists():
         sys.exit(f"error: {run_dir} exists; remove it to measure again")
     started = time.time()
@@ -33,7 +34,7 @@ def main():
                    check=True, cwd=ROOT)
     wall = time.time() - started
     scores = json.loads((run_dir / "scores.json").read_text())
-    row = {"preset": args.preset, "engine": args.engine, "seed": args.seed,
+    row = {"preset": args.preset, "engine": args.engine, "seed": args.seed, "extra": extra,
            "test_pasted": round(scores["test"]["pasted"]["rmse"], 4),
            "test_raw": round(scores["test"]["raw"]["rmse"], 4),
            "val_pasted": round(scores["validation"]["pasted"]["rmse"], 4),

@@ -34,6 +34,9 @@ class TrainConfig:
                              "the handout's literal setting is 1 1", nargs=2, type=float)
     d_steps: int = _f(1, "D updates (on real, then fake pairs) per step")
     lr: float = _f(2e-4, "Adam learning rate, G and D (the handout's 0.0002)")
+    lr_decay: str = _f("none", "none: constant learning rate; linear: pix2pix's schedule, "
+                       "constant for the first half, then linearly to 0",
+                       choices=("none", "linear"))
     beta_1: float = _f(0.5, "Adam beta_1; 0.5 as in DCGAN/pix2pix, 0.9 makes GANs oscillate")
     engine: str = _f("fused", "fused: one compiled D+G step; handout: G.predict + "
                      "train_on_batch, literally", choices=("fused", "handout"))

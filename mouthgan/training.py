@@ -49,10 +49,39 @@ def build_models(config):
     return generator, discriminator
 
 
-def _adam(config):
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """pix2pix's schedule: constant for the first half of training, then linearly to 0.
+
+    ``updates_per_step`` converts the optimizer's update count into training steps (D
+    updates twice per step: on real, then on fake pairs).
+    """
+
+    def __init__(self, learning_rate, total_steps, updates_per_step=1):
+        self.learning_rate, self.total_steps = learning_rate, total_steps
+        self.updates_per_step = updates_per_step
+
+    def __call__(self, iteration):
+        step = tf.cast(iteration // self.updates_per_step, tf.float32)
+        half = self.total_steps / 2
+        remaining = tf.clip_by_value((self.total_steps - step) / half, 0.0, 1.0)
+        return self.learning_rate * remaining
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "total_steps": self.total_steps,
+                "updates_per_step": self.updates_per_step}
+
+
+def learning_rate(config, updates_per_step=1):
+    if config.lr_decay == "linear":
+        return LinearDecay(config.lr, config.steps, updates_per_step)
+    return config.lr
+
+
+def _adam(config, updates_per_step=1):
     # beta_1 = 0.5 (DCGAN, pix2pix, the handout): the default 0.9 lets the two
     # players' momentum overshoot each other.
-    return keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta_1)
+    return keras.optimizers.Adam(learning_rate=learning_rate(config, updates_per_step),
+                                 beta_1=config.beta_1)
 
 
 def draw_batch(real_images, white_images, config, seed_generator):
@@ -153,9 +182,10 @@ class HandoutLoop:
         self.generator, self.discriminator, self.config = generator, discriminator, config
         self.real_images = tf.constant(to_model_range(real))
         self.white_images = tf.constant(to_model_range(white))
-        compile_discriminator(discriminator, config.lr, config.beta_1)
+        compile_discriminator(discriminator, learning_rate(config, 2 * config.d_steps),
+                              config.beta_1)
         self.adversarial = build_adversarial(generator, discriminator, config.loss_weights,
-                                             config.lr, config.beta_1)
+                                             learning_rate(config), config.beta_1)
         self.d_optimizer = discriminator.optimizer
         self.g_optimizer = self.adversarial.optimizer
         discriminator.trainable = True
@@ -435,7 +465,8 @@ def make_engine(config, dataset):
     if config.engine == "handout":
         return HandoutLoop(generator, discriminator, train.real, train.white, config)
     engine = Pix2Pix(generator, discriminator, train.real, train.white, config)
-    engine.compile(d_optimizer=_adam(config), g_optimizer=_adam(config))
+    engine.compile(d_optimizer=_adam(config, updates_per_step=2 * config.d_steps),
+                   g_optimizer=_adam(config))
     return engine
 
 

@@ -30,10 +30,12 @@ def weights(model):
     return [w.numpy().copy() for w in model.weights]
 
 
-@pytest.mark.parametrize("flip,d_steps", [(False, 1), (True, 2)])
-def test_both_engines_take_the_same_step(tiny_data, flip, d_steps):
+@pytest.mark.parametrize("flip,d_steps,lr_decay", [(False, 1, "none"), (True, 2, "linear")])
+def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay):
     data = load_dataset(tiny_data)
-    config = tiny_config(tiny_data, flip=flip, d_steps=d_steps, engine="fused")
+    # steps=3: with linear decay the third update runs at 2/3 of the learning rate
+    config = tiny_config(tiny_data, flip=flip, d_steps=d_steps, lr_decay=lr_decay, steps=3,
+                         engine="fused")
     fused = make_engine(config, data)
     literal = make_engine(replace(config, engine="handout"), data)
     assert isinstance(fused, Pix2Pix) and isinstance(literal, HandoutLoop)
@@ -42,8 +44,12 @@ def test_both_engines_take_the_same_step(tiny_data, flip, d_steps):
 
     real, white = literal.sample_batch()
     d_before = weights(literal.discriminator)
-    fused_logs = fused.update(real, white)
-    literal_logs = literal.update(real, white)
+    for _ in range(3):
+        fused_logs = fused.update(real, white)
+        literal_logs = literal.update(real, white)
+    if lr_decay == "linear":
+        assert float(literal.g_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
+        assert float(fused.d_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
 
     for a, b in zip(weights(fused.generator), weights(literal.generator)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
