@@ -102,9 +102,9 @@ def resolve(preset="strong-baseline", **overrides):
     return TrainConfig(preset=preset, **values)
 
 
-def add_flags(parser, skip=()):
-    """One ``--flag`` per TrainConfig field; unset flags parse to None (preset decides)."""
-    for f in dataclasses.fields(TrainConfig):
+def add_flags(parser, config_class=None, skip=()):
+    """One ``--flag`` per config field; unset flags parse to None (preset decides)."""
+    for f in dataclasses.fields(config_class or TrainConfig):
         if f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")

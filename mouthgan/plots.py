@@ -24,22 +24,25 @@ def smooth(values, window=50):
     return pd.Series(values).rolling(window, min_periods=1).mean().to_numpy()
 
 
-def plot_losses(history_path, out_path):
-    """D loss, G adversarial and G L1 loss (raw and smoothed), D accuracy, val RMSE."""
+# (column, title, reference line, its label) per panel of the pix2pix loss figure.
+PIX2PIX_PANELS = (
+    ("d_loss", "Discriminator loss (MSE)", D_CHANCE_MSE, "D cannot tell (0.25)"),
+    ("g_adv", "Generator adversarial loss (MSE to 'real')", D_CHANCE_MSE,
+     "D cannot tell (0.25)"),
+    ("g_l1", "Generator reconstruction loss (L1, -1..1 scale)", None, None),
+    ("d_acc", "Discriminator accuracy", 0.5, "chance (0.5)"),
+)
+
+
+def plot_losses(history_path, out_path, panels=PIX2PIX_PANELS):
+    """One panel per history column, raw and smoothed (default: D loss, G adversarial
+    and G L1 loss, D accuracy)."""
     history = read_history(history_path)
     if history.empty:
         return None
     steps = history["step"].to_numpy()
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
-    panels = [
-        (axes[0, 0], "d_loss", "Discriminator loss (MSE)", D_CHANCE_MSE,
-         "D cannot tell (0.25)"),
-        (axes[0, 1], "g_adv", "Generator adversarial loss (MSE to 'real')", D_CHANCE_MSE,
-         "D cannot tell (0.25)"),
-        (axes[1, 0], "g_l1", "Generator reconstruction loss (L1, -1..1 scale)", None, None),
-        (axes[1, 1], "d_acc", "Discriminator accuracy", 0.5, "chance (0.5)"),
-    ]
-    for ax, column, title, line, line_label in panels:
+    for ax, (column, title, line, line_label) in zip(axes.flat, panels):
         values = history[column].to_numpy()
         ax.plot(steps, values, color="0.75", linewidth=0.6, label="per step")
         ax.plot(steps, smooth(values), linewidth=1.6, label="mean of 50 steps")
@@ -82,6 +85,21 @@ def sample_grid(prediction01, real_uint8, white_uint8, out_path, title=None):
             axes[i, j].axis("off")
             if i == 0:
                 axes[i, j].set_title(label)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    _save(fig, out_path)
+    return out_path
+
+
+def sample_images(images01, out_path, title=None, columns=4):
+    """A square-ish grid of generated images (the DCGAN example's samples)."""
+    rows = int(np.ceil(len(images01) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image in zip(axes.flat, images01):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

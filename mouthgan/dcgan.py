@@ -1,0 +1,219 @@
+"""The lecture's Keras GAN example (part 2 of the handout): 100-d noise -> a 28x28 image.
+
+Written the way the slides train it (after Rowel Atienza's "GAN by Example using Keras"):
+D on a batch of real images (label 1) and generated ones (label 0) with
+``train_on_batch``, then the adversarial model ``AM = Sequential(G, D)`` on fresh noise
+labelled 1, D frozen. Channels last: TensorFlow on CPU rejects the slides' channels-first
+convolutions.
+
+Parameter counts, by the slides' layers: G 2,343,169 (either variant), D 4,311,553.
+"""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import layers
+
+from mouthgan import MouthganError
+from mouthgan.config import _f
+
+NOISE_DIM = 100
+IMAGE_SIZE = 28
+
+
+@dataclass
+class DCGANConfig:
+    data: str = _f("faces", "faces: the NLP_data face images at 28x28 (built if absent); "
+                   "mnist: keras.datasets.mnist (downloads once)", choices=("faces", "mnist"))
+    data_dir: str = _f("NLP_data", "the folder --data faces reads")
+    generator: str = _f("upsample", "upsample: UpSampling2D + Conv2D (the slides' first G); "
+                        "transpose: Conv2DTranspose ('said to work better')",
+                        choices=("upsample", "transpose"))
+    discriminator: str = _f("relu", "relu: the slides' first D; leaky: LeakyReLU(0.2) + "
+                            "Dropout(0.4) ('much better')", choices=("relu", "leaky"))
+    steps: int = _f(2000, "training steps")
+    batch_size: int = _f(256, "real images per step (as many fakes beside them)")
+    seed: int = _f(0, "seed for weights, noise and batches")
+    sample_every: int = _f(500, "write a grid of generated images every N steps")
+    run_dir: str = _f("", "where the run is written (default runs/dcgan-<timestamp>)")
+
+    def to_json(self):
+        import dataclasses
+        import json
+
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+def build_generator(kind="upsample"):
+    """Noise (batch, 100) -> image (batch, 28, 28, 1) in 0..1 (sigmoid).
+
+        dense 7*7*256, relu             (batch, 12544)
+        reshape                         (batch, 7, 7, 256)
+        upsample, conv 128 5x5, relu    (batch, 14, 14, 128)
+        upsample, conv 64 5x5, relu     (batch, 28, 28, 64)
+        conv 32 5x5, relu               (batch, 28, 28, 32)
+        conv 1 5x5, sigmoid             (batch, 28, 28, 1)
+
+    ``kind='transpose'`` swaps each Conv2D for a Conv2DTranspose (stride 1, same
+    parameter count), the slides' suggested variant.
+    """
+    if kind not in ("upsample", "transpose"):
+        raise ValueError(f"unknown generator {kind!r}")
+    conv = layers.Conv2D if kind == "upsample" else layers.Conv2DTranspose
+    return keras.Sequential([
+        keras.Input((NOISE_DIM,)),
+        layers.Dense(7 * 7 * 256, activation="relu"),
+        layers.Reshape((7, 7, 256)),
+        layers.UpSampling2D(),
+        conv(128, 5, padding="same", activation="relu"),
+        layers.UpSampling2D(),
+        conv(64, 5, padding="same", activation="relu"),
+        conv(32, 5, padding="same", activation="relu"),
+        conv(1, 5, padding="same", activation="sigmoid"),
+    ], name=f"dcgan_generator_{kind}")
+
+
+def build_discriminator(kind="relu"):
+    """Image (batch, 28, 28, 1) -> probability it is real (batch, 1).
+
+        conv 64  5x5 s2                 (batch, 14, 14, 64)
+        conv 128 5x5 s2                 (batch, 7, 7, 128)
+        conv 256 5x5 s2                 (batch, 4, 4, 256)
+        conv 512 5x5 s1                 (batch, 4, 4, 512)
+        flatten, dense 1, sigmoid       (batch, 1)
+
+    ``kind='leaky'``: LeakyReLU(0.2) and Dropout(0.4) after each convolution.
+    """
+    if kind not in ("relu", "leaky"):
+        raise ValueError(f"unknown discriminator {kind!r}")
+    stack = [keras.Input((IMAGE_SIZE, IMAGE_SIZE, 1))]
+    for filters, stride in ((64, 2), (128, 2), (256, 2), (512, 1)):
+        if kind == "relu":
+            stack.append(layers.Conv2D(filters, 5, strides=stride, padding="same",
+                                       activation="relu"))
+        else:
+            stack += [layers.Conv2D(filters, 5, strides=stride, padding="same"),
+                      layers.LeakyReLU(negative_slope=0.2), layers.Dropout(0.4)]
+    stack += [layers.Flatten(), layers.Dense(1, activation="sigmoid")]
+    return keras.Sequential(stack, name=f"dcgan_discriminator_{kind}")
+
+
+def rmsprop(learning_rate, decay, **kwargs):
+    """Keras 2's ``RMSprop(lr, decay=d)`` divided the rate by (1 + d * iterations).
+    Keras 3 has no ``decay`` argument; ``InverseTimeDecay`` with decay_steps=1 is that
+    same schedule."""
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        learning_rate, decay_steps=1, decay_rate=decay)
+    return keras.optimizers.RMSprop(learning_rate=schedule, **kwargs)
+
+
+def compile_models(generator, discriminator):
+    """D and AM = Sequential(G, D), compiled as the slides do; returns AM.
+
+    D's rate is set a bit higher than AM's, as the slides advise. The Keras 3 freeze
+    trap applies here too (see mouthgan.models.build_adversarial): the caller toggles
+    ``discriminator.trainable`` around each update.
+    """
+    discriminator.compile(loss="binary_crossentropy", metrics=["accuracy"],
+                          optimizer=rmsprop(2e-4, 6e-8, clipvalue=1.0))
+    discriminator.trainable = False
+    adversarial = keras.Sequential([generator, discriminator], name="dcgan_adversarial")
+    adversarial.compile(loss="binary_crossentropy", metrics=["accuracy"],
+                        optimizer=rmsprop(1e-4, 3e-8))
+    return adversarial
+
+
+def load_images(config):
+    """Training images (n, 28, 28, 1) in 0..1 (the generator ends in a sigmoid)."""
+    if config.data == "mnist":
+        try:
+            (x, _), _ = keras.datasets.mnist.load_data()
+        except Exception as exc:  # urllib raises several kinds when offline
+            raise MouthganError(f"could not download MNIST ({exc.__class__.__name__}: "
+                                "no network?); use --data faces")
+        return (x.astype(np.float32) / 255.0)[..., None]
+    from mouthgan.data import load_folder
+
+    real, _ = load_folder(f"{config.data_dir}/Training/Real", size=IMAGE_SIZE,
+                          notes=lambda message: None)  # resizing to 28x28 is the point
+    return (real.astype(np.float32) / 255.0)[..., None]
+
+
+class DCGANTrainer:
+    """The slides' loop, one ``step()`` at a time."""
+
+    def __init__(self, config, images):
+        keras.utils.set_random_seed(config.seed)
+        self.config = config
+        self.images = images
+        self.generator = build_generator(config.generator)
+        self.discriminator = build_discriminator(config.discriminator)
+        self.adversarial = compile_models(self.generator, self.discriminator)
+        self.rng = np.random.default_rng(config.seed)
+
+    def noise(self, n):
+        return self.rng.uniform(-1.0, 1.0, (n, NOISE_DIM)).astype(np.float32)
+
+    def step(self):
+        n = self.config.batch_size
+        real = self.images[self.rng.integers(0, len(self.images), n)]
+        fake = self.generator.predict(self.noise(n), verbose=0)
+        labels = np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]).astype(np.float32)
+        self.discriminator.trainable = True  # Keras 3: or D never learns
+        d = self.discriminator.train_on_batch(np.concatenate([real, fake]), labels,
+                                              return_dict=True)
+        self.discriminator.trainable = False
+        a = self.adversarial.train_on_batch(self.noise(n), np.ones((n, 1), np.float32),
+                                            return_dict=True)
+        return {"d_loss": d["loss"], "d_acc": d["accuracy"],
+                "a_loss": a["loss"], "a_acc": a["accuracy"]}
+
+
+DCGAN_PANELS = (
+    ("d_loss", "Discriminator loss (binary cross-entropy)", np.log(2), "chance (ln 2)"),
+    ("a_loss", "Adversarial (generator) loss", np.log(2), "chance (ln 2)"),
+    ("d_acc", "Discriminator accuracy", 0.5, "chance (0.5)"),
+    ("a_acc", "AM accuracy (fakes taken for real)", 0.5, "chance (0.5)"),
+)
+
+
+def train(config, run_dir, verbose=1):
+    """Train, writing history.csv, loss.png, samples/ and the models into ``run_dir``."""
+    import os
+    from pathlib import Path
+
+    from mouthgan.plots import plot_losses, sample_images
+
+    run_dir = Path(run_dir)
+    images = load_images(config)
+    if config.batch_size > len(images):
+        raise MouthganError(f"--batch-size {config.batch_size} is larger than the "
+                            f"{len(images)} training images")
+    trainer = DCGANTrainer(config, images)
+    fixed_noise = trainer.noise(16)
+    progbar = keras.utils.Progbar(config.steps, verbose=verbose, unit_name="step",
+                                  stateful_metrics=["d_loss", "d_acc", "a_loss", "a_acc"])
+    rows = []
+    step = 0
+    try:
+        for step in range(1, config.steps + 1):
+            logs = trainer.step()
+            rows.append({"step": step, **logs})
+            progbar.update(step, list(logs.items()))
+            if step % config.sample_every == 0 or step == config.steps:
+                sample_images(trainer.generator.predict(fixed_noise, verbose=0)[..., 0],
+                              run_dir / "samples" / f"step_{step:06d}.png",
+                              title=f"step {step}")
+    finally:  # Ctrl-C keeps what was learned so far
+        if rows:
+            history = run_dir / "history.csv"
+            tmp = history.with_suffix(".tmp")
+            import pandas as pd
+
+            pd.DataFrame(rows).to_csv(tmp, index=False)
+            os.replace(tmp, history)
+            plot_losses(history, run_dir / "loss.png", DCGAN_PANELS)
+            trainer.generator.save(run_dir / "generator.keras")
+            trainer.discriminator.save(run_dir / "discriminator.keras")
+    return trainer

@@ -1,0 +1,54 @@
+"""The lecture's Keras GAN example: 100-d noise -> 28x28 images (handout part 2).
+
+    python scripts/dcgan_example.py [--data faces|mnist] [--generator upsample|transpose]
+                                    [--discriminator relu|leaky] [--steps 2000]
+"""
+
+import argparse
+import dataclasses
+import sys
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mouthgan import MouthganError, cli  # noqa: E402
+
+
+def main(argv=None):
+    from mouthgan.config import add_flags
+    from mouthgan.dcgan import DCGANConfig
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_flags(parser, DCGANConfig)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(DCGANConfig)
+              if getattr(args, f.name) is not None}
+    config = DCGANConfig(**values)
+    for name in ("steps", "batch_size", "sample_every"):
+        if getattr(config, name) <= 0:
+            raise MouthganError(f"--{name.replace('_', '-')} must be > 0")
+
+    from mouthgan import dcgan
+    from mouthgan.training import make_run_dir, write_config
+
+    if config.data == "faces" and not (Path(config.data_dir) / "Training").exists():
+        from mouthgan.sample_data import build_dataset
+
+        print(f"{config.data_dir}/ has no data: building the default data first")
+        print(build_dataset(config.data_dir))
+    run_dir = make_run_dir(config.run_dir or
+                           f"runs/dcgan-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    config = dataclasses.replace(config, run_dir=str(run_dir))
+    write_config(run_dir, config)
+    print(f"Run directory: {run_dir}")
+    trainer = dcgan.train(config, run_dir, verbose=0 if args.quiet else 1)
+    print(f"Generator {trainer.generator.count_params():,} parameters, discriminator "
+          f"{trainer.discriminator.count_params():,}; samples in {run_dir}/samples")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)
