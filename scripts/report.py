@@ -1,0 +1,28 @@
+"""Write the graded report of a training run: RUN_DIR/report.md and RUN_DIR/report.html.
+
+    python scripts/report.py [RUN_DIR]      (default: runs/latest)
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mouthgan import cli  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", nargs="?", default="runs/latest",
+                        help="a run directory of scripts/train.py (default: runs/latest)")
+    args = parser.parse_args(argv)
+    from mouthgan.report import write_report
+
+    for path in write_report(args.run_dir):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)
