@@ -415,7 +415,10 @@ def make_run_dir(run_dir=None, runs_root="runs"):
 
 
 def _point_latest(run_dir):
-    """runs/latest -> the newest run (a relative symlink, swapped atomically)."""
+    """runs/latest -> the newest run (a relative symlink, swapped atomically). Only for
+    runs kept in a ``runs`` folder: a run elsewhere gets no surprise sibling."""
+    if run_dir.parent.name != "runs":
+        return
     latest = run_dir.parent / "latest"
     tmp = run_dir.parent / ".latest.tmp"
     try:
@@ -482,8 +485,7 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
         start = load_checkpoint(engine, folder)
         # History after the checkpoint belongs to steps that will be run again.
         _truncate_history(Path(run_dir) / "history.csv", start)
-        if verbose:
-            print(f"Resuming {run_dir} at step {start}")
+        print(f"Resuming {run_dir} at step {start}")
     write_config(run_dir, config, {"engine_class": type(engine).__name__})
 
     evaluation = dataset.validation or dataset.test

@@ -174,15 +174,16 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(tiny_data),
          "--run-dir", str(run_dir), "--steps", "100000", "--batch-size", "4",
-         "--checkpoint-every", "1000", "--eval-every", "1000", "--quiet"],
+         "--checkpoint-every", "1000", "--eval-every", "1000", "--sample-every", "2",
+         "--quiet"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
+    deadline = time.time() + 300
     history = run_dir / "history.csv"
-    # history.csv appears only with a checkpoint, so wait for training to be under way
-    # by watching TensorBoard's event file instead, then a little longer.
-    while time.time() < deadline and not list((run_dir / "tensorboard").glob("events.*")):
-        time.sleep(0.5)
-    time.sleep(8)
+    # The first sample grid is written at step 2: training is then truly under way.
+    while time.time() < deadline and not (run_dir / "samples/step_000002.png").exists():
+        assert process.poll() is None, process.communicate()[1]
+        time.sleep(0.2)
+    time.sleep(1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
@@ -192,7 +193,8 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
     assert step > 0
     assert len(history.read_text().splitlines()) == step + 1
 
-    result = run_train("--resume", run_dir, "--steps", step + 2, "--quiet")
+    result = run_train("--resume", run_dir, "--steps", step + 2, "--sample-every", "1000",
+                       "--quiet")
     assert result.returncode == 0, result.stderr
     assert f"Resuming {run_dir} at step {step}" in result.stdout
     assert len(history.read_text().splitlines()) == step + 3
