@@ -1,0 +1,35 @@
+"""Presets and flags: one source of defaults, explicit flags win."""
+
+import argparse
+
+import pytest
+
+from mouthgan import MouthganError
+from mouthgan.config import add_flags, config_from_args, resolve
+
+
+def parse(*argv):
+    return config_from_args(add_flags(argparse.ArgumentParser()).parse_args(list(argv)))
+
+
+def test_presets():
+    handout, strong = resolve("handout"), resolve()
+    assert handout.loss_weights == (1.0, 1.0) and not handout.flip
+    assert strong.preset == "strong-baseline" and strong.loss_weights == (1.0, 100.0)
+    assert strong.flip
+    for config in (handout, strong):  # the handout's loop settings in both
+        assert (config.steps, config.batch_size, config.lr, config.beta_1) == (3000, 32, 2e-4, 0.5)
+
+
+def test_flags_override_the_preset():
+    config = parse("--preset", "handout", "--loss-weights", "1", "50", "--flip", "--steps", "7")
+    assert config.loss_weights == (1.0, 50.0) and config.flip and config.steps == 7
+    assert not parse("--no-flip").flip
+    assert parse().flip  # unset flag: the preset decides
+
+
+def test_unknown_preset_and_bad_values():
+    with pytest.raises(MouthganError, match="unknown preset 'fast'"):
+        resolve("fast")
+    with pytest.raises(MouthganError, match="--dropout must be in"):
+        resolve(dropout=1.5).validate()
