@@ -81,3 +81,13 @@ def test_run_without_history_or_models_says_what_is_missing(reported_run, tmp_pa
     result = subprocess.run([sys.executable, str(ROOT / "scripts/report.py"), str(broken)],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 2 and "generator.keras is missing" in result.stderr
+
+
+def test_telea_row_when_opencv_is_installed(reported_run, tiny_data):
+    pytest.importorskip("cv2")
+    from mouthgan.report import telea_scores
+
+    scores = telea_scores(tiny_data)
+    assert set(scores) == {"test", "validation"}
+    assert 0 < scores["test"] < 0.1  # far better than the white image, on smooth faces
+    assert "cv2.inpaint Telea" in (reported_run / "report.md").read_text()
