@@ -195,7 +195,6 @@ def train(config, run_dir, verbose=1):
     progbar = keras.utils.Progbar(config.steps, verbose=verbose, unit_name="step",
                                   stateful_metrics=["d_loss", "d_acc", "a_loss", "a_acc"])
     rows = []
-    step = 0
     try:
         for step in range(1, config.steps + 1):
             logs = trainer.step()

@@ -337,7 +337,6 @@ class RunLogger(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
         self.pending = []
         self.failure = None
-        self.started = time.time()
         if start_step:
             self.progbar.update(start_step)
 
@@ -383,9 +382,11 @@ class RunLogger(keras.callbacks.Callback):
         self.pending = []
 
     def checkpoint(self):
-        """Save the state, then the history up to it: history never runs ahead."""
-        save_checkpoint(self.engine, self.run_dir)
+        """Flush the history, then save the state. A kill between the two leaves rows
+        past the checkpoint, which a resume truncates; the other order would leave a gap.
+        """
         self.flush()
+        save_checkpoint(self.engine, self.run_dir)
         from mouthgan.plots import plot_losses
 
         plot_losses(self.history_path, self.run_dir / "loss.png")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import MouthganError, cli  # noqa: E402
+from mouthgan import cli  # noqa: E402
 
 
 def main(argv=None):

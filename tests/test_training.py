@@ -1,7 +1,6 @@
 """Training: both engines agree, resume is exact, the run directory explains itself."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
