@@ -340,6 +340,10 @@ class RunLogger(keras.callbacks.Callback):
         if start_step:
             self.progbar.update(start_step)
 
+    def on_train_begin(self, logs=None):
+        if self.step == 0:  # the untrained generator: the "before" of the report
+            self.write_samples()
+
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
         values = {k: float(logs[k]) for k in LOSS_NAMES}
@@ -534,6 +538,7 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
 
 def _run_handout_loop(engine, logger, steps):
     logger.set_model(engine)
+    logger.on_train_begin()
     for batch in range(steps):
         real, white = engine.sample_batch()
         logs = engine.update(real, white)

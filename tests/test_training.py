@@ -83,7 +83,8 @@ def test_run_directory_contents(tiny_data, tmp_path):
     assert [int(l.split(",")[0]) for l in history[1:]] == [1, 2, 3, 4]
     assert history[2].split(",")[-1] != ""  # validation measured at step 2
     for name in ("loss.png", "generator.keras", "discriminator.keras", "scores.json",
-                 "samples/step_000002.png", "samples/step_000004.png",
+                 "samples/step_000000.png", "samples/step_000002.png",
+                 "samples/step_000004.png",
                  "checkpoint/state.npz"):
         assert (run_dir / name).exists(), name
     assert list((run_dir / "tensorboard").glob("events.*"))
