@@ -38,6 +38,7 @@ from mouthgan.models import (build_adversarial, build_discriminator, build_gener
                              compile_discriminator, patch_shape)
 
 LOSS_NAMES = ("d_loss", "d_acc", "g_loss", "g_adv", "g_l1")
+VAL_NAMES = ("val_rmse", "val_rmse_pasted")  # raw output, and pasted into the hole
 
 
 def build_models(config):
@@ -332,7 +333,7 @@ class RunLogger(keras.callbacks.Callback):
         self.evaluator, self.sample_split = evaluator, sample_split
         self.history_path = self.run_dir / "history.csv"
         self.progbar = keras.utils.Progbar(config.steps, verbose=verbose,
-                                           stateful_metrics=LOSS_NAMES + ("val_rmse_pasted",),
+                                           stateful_metrics=LOSS_NAMES + VAL_NAMES,
                                            unit_name="step", interval=0.5)
         self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
         self.pending = []
@@ -357,7 +358,7 @@ class RunLogger(keras.callbacks.Callback):
             if self.evaluator:
                 row.update(self.evaluator(self.engine.generator))
         self.pending.append(row)
-        self.progbar.update(self.step, [(k, row[k]) for k in LOSS_NAMES + ("val_rmse_pasted",)
+        self.progbar.update(self.step, [(k, row[k]) for k in LOSS_NAMES + VAL_NAMES
                                         if k in row])
         if self.step % self.config.sample_every == 0 or self.step == self.config.steps:
             self.write_samples()

@@ -198,3 +198,26 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"Resuming {run_dir} at step {step}" in result.stdout
     assert len(history.read_text().splitlines()) == step + 3
+
+
+def test_after_kill_9_resume_starts_from_the_last_checkpoint(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(tiny_data),
+         "--run-dir", str(run_dir), "--steps", "100000", "--batch-size", "4",
+         "--checkpoint-every", "3", "--eval-every", "1000", "--sample-every", "1000",
+         "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and find_checkpoint(run_dir) is None:
+        assert process.poll() is None
+        time.sleep(0.2)
+    time.sleep(2)
+    process.kill()  # SIGKILL: no handler runs
+    process.wait()
+    step = json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"]
+    assert step >= 3 and step % 3 == 0
+    result = run_train("--resume", run_dir, "--steps", step + 1, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert f"at step {step}" in result.stdout
+    rows = (run_dir / "history.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == list(range(1, step + 2))
