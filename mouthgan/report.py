@@ -120,6 +120,13 @@ def observations(history, scores):
                      "weighted 100 the generator still learned from the reconstruction "
                      "loss; its adversarial loss stayed near "
                      f"{g_adv:.2f} (1 = D sure every fake is fake).")
+        if g_adv < 0.35:
+            lines.append(
+                "Yet G's adversarial loss sits near the 0.25 of a D that cannot tell: "
+                f"judged in inference mode (moving BatchNorm statistics, as in the G step) "
+                f"D scores the fakes about {1 - g_adv ** 0.5:.2f}. D wins only in training "
+                "mode, where it sees all-real and all-fake batches and their batch "
+                "statistics give the answer away; its adversarial signal to G is weak.")
     elif d_acc < 0.6 and d_loss > 0.2:
         lines.append("D and G stayed balanced: D accuracy near 0.5 and D loss near 0.25, "
                      "as the handout predicts when the two keep fighting.")
