@@ -169,20 +169,27 @@ def test_resume_of_a_broken_run_directory(tiny_data, tmp_path):
     assert result.returncode == 2 and "no checkpoint to resume from" in result.stderr
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
-    run_dir = tmp_path / "run"
+def start_long_run(data, run_dir, ready, checkpoint_every, sample_every):
+    """Start a practically endless training run; return once ``ready()`` holds."""
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(tiny_data),
+        [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(data),
          "--run-dir", str(run_dir), "--steps", "100000", "--batch-size", "4",
-         "--checkpoint-every", "1000", "--eval-every", "1000", "--sample-every", "2",
-         "--quiet"],
+         "--checkpoint-every", str(checkpoint_every), "--eval-every", "1000",
+         "--sample-every", str(sample_every), "--quiet"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
-    history = run_dir / "history.csv"
-    # The first sample grid is written at step 2: training is then truly under way.
-    while time.time() < deadline and not (run_dir / "samples/step_000002.png").exists():
+    while time.time() < deadline and not ready():
         assert process.poll() is None, process.communicate()[1]
         time.sleep(0.2)
+    return process
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    history = run_dir / "history.csv"
+    # The first sample grid is written at step 2: training is then truly under way.
+    process = start_long_run(tiny_data, run_dir, checkpoint_every=1000, sample_every=2,
+                             ready=(run_dir / "samples/step_000002.png").exists)
     time.sleep(1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
@@ -202,18 +209,11 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
 
 def test_after_kill_9_resume_starts_from_the_last_checkpoint(tiny_data, tmp_path):
     run_dir = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(tiny_data),
-         "--run-dir", str(run_dir), "--steps", "100000", "--batch-size", "4",
-         "--checkpoint-every", "3", "--eval-every", "1000", "--sample-every", "1000",
-         "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and find_checkpoint(run_dir) is None:
-        assert process.poll() is None
-        time.sleep(0.2)
+    process = start_long_run(tiny_data, run_dir, checkpoint_every=3, sample_every=1000,
+                             ready=lambda: find_checkpoint(run_dir) is not None)
     time.sleep(2)
     process.kill()  # SIGKILL: no handler runs
-    process.wait()
+    process.communicate()
     step = json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"]
     assert step >= 3 and step % 3 == 0
     result = run_train("--resume", run_dir, "--steps", step + 1, "--quiet")
