@@ -33,6 +33,9 @@ class TrainConfig:
     loss_weights: tuple = _f((1.0, 100.0), "AM loss weights [adversarial MSE, L1]; "
                              "the handout's literal setting is 1 1", nargs=2, type=float)
     d_steps: int = _f(1, "D updates (on real, then fake pairs) per step")
+    d_batch: str = _f("separate", "separate: D learns on the real pairs, then on the fake "
+                      "pairs (the handout); mixed: on both in one batch, so BatchNorm's "
+                      "batch statistics cannot tell them apart", choices=("separate", "mixed"))
     lr: float = _f(2e-4, "Adam learning rate, G and D (the handout's 0.0002)")
     lr_decay: str = _f("none", "none: constant learning rate; linear: pix2pix's schedule, "
                        "constant for the first half, then linearly to 0",

@@ -243,8 +243,10 @@ def build(run_dir):
                   f"D's verdict on the fake toward 1, the second pulls the fake toward the "
                   f"real image. Each step draws {config['batch_size']} random training "
                   f"pairs{' (flipped left-right at random)' if config.get('flip') else ''}, "
-                  f"G makes fakes, D learns on the real pairs (label 1) then the fake pairs "
-                  f"(label 0) {config['d_steps']} time(s), then G learns through AM."),
+                  f"G makes fakes, D learns on the real pairs (label 1) "
+                  f"{'and' if config.get('d_batch') == 'mixed' else 'then'} the fake pairs "
+                  f"(label 0){' in one batch' if config.get('d_batch') == 'mixed' else ''} "
+                  f"{config['d_steps']} time(s), then G learns through AM."),
         table(["setting", "value"], [
             ["steps", f"{config['steps']:,}"], ["batch size", config["batch_size"]],
             ["optimizer (G and D)", f"Adam(learning_rate={config['lr']:g}, "

@@ -54,7 +54,7 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """pix2pix's schedule: constant for the first half of training, then linearly to 0.
 
     ``updates_per_step`` converts the optimizer's update count into training steps (D
-    updates twice per step: on real, then on fake pairs).
+    updates twice per step when it learns on real, then on fake pairs).
     """
 
     def __init__(self, learning_rate, total_steps, updates_per_step=1):
@@ -70,6 +70,10 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"learning_rate": self.learning_rate, "total_steps": self.total_steps,
                 "updates_per_step": self.updates_per_step}
+
+
+def d_updates_per_step(config):
+    return config.d_steps * (1 if config.d_batch == "mixed" else 2)
 
 
 def learning_rate(config, updates_per_step=1):
@@ -139,8 +143,15 @@ class Pix2Pix(keras.Model):
         fake = G(white, training=False)  # the handout's G.predict
 
         for _ in range(self.config.d_steps):
-            d_real, acc_real = self._d_update(real, white, ones)
-            d_fake, acc_fake = self._d_update(fake, white, zeros)
+            if self.config.d_batch == "mixed":
+                d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
+                                               tf.concat([white, white], 0),
+                                               tf.concat([ones, zeros], 0))
+                d_real = d_fake = d_loss
+                acc_real = acc_fake = d_acc
+            else:
+                d_real, acc_real = self._d_update(real, white, ones)
+                d_fake, acc_fake = self._d_update(fake, white, zeros)
 
         with tf.GradientTape() as tape:
             fake_for_g = G(white, training=True)
@@ -183,7 +194,7 @@ class HandoutLoop:
         self.generator, self.discriminator, self.config = generator, discriminator, config
         self.real_images = tf.constant(to_model_range(real))
         self.white_images = tf.constant(to_model_range(white))
-        compile_discriminator(discriminator, learning_rate(config, 2 * config.d_steps),
+        compile_discriminator(discriminator, learning_rate(config, d_updates_per_step(config)),
                               config.beta_1)
         self.adversarial = build_adversarial(generator, discriminator, config.loss_weights,
                                              learning_rate(config), config.beta_1)
@@ -209,8 +220,13 @@ class HandoutLoop:
         fake = G.predict(white, verbose=0)
         D.trainable = True  # Keras 3: must be toggled back on, or D never learns
         for _ in range(self.config.d_steps):
-            d_real = D.train_on_batch([real, white], ones, return_dict=True)
-            d_fake = D.train_on_batch([fake, white], zeros, return_dict=True)
+            if self.config.d_batch == "mixed":
+                d_real = d_fake = D.train_on_batch(
+                    [np.concatenate([real, fake]), np.concatenate([white, white])],
+                    np.concatenate([ones, zeros]), return_dict=True)
+            else:
+                d_real = D.train_on_batch([real, white], ones, return_dict=True)
+                d_fake = D.train_on_batch([fake, white], zeros, return_dict=True)
         D.trainable = False
         g = AM.train_on_batch([real, white], [ones, real], return_dict=True)
         # Keras 3 reports per-output losses unweighted, under the inner models' names.
@@ -474,7 +490,7 @@ def make_engine(config, dataset):
     if config.engine == "handout":
         return HandoutLoop(generator, discriminator, train.real, train.white, config)
     engine = Pix2Pix(generator, discriminator, train.real, train.white, config)
-    engine.compile(d_optimizer=_adam(config, updates_per_step=2 * config.d_steps),
+    engine.compile(d_optimizer=_adam(config, updates_per_step=d_updates_per_step(config)),
                    g_optimizer=_adam(config))
     return engine
 

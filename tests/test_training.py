@@ -29,12 +29,14 @@ def weights(model):
     return [w.numpy().copy() for w in model.weights]
 
 
-@pytest.mark.parametrize("flip,d_steps,lr_decay", [(False, 1, "none"), (True, 2, "linear")])
-def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay):
+@pytest.mark.parametrize("flip,d_steps,lr_decay,d_batch", [
+    (False, 1, "none", "separate"), (True, 2, "linear", "separate"),
+    (True, 1, "linear", "mixed")])
+def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_batch):
     data = load_dataset(tiny_data)
     # steps=3: with linear decay the third update runs at 2/3 of the learning rate
     config = tiny_config(tiny_data, flip=flip, d_steps=d_steps, lr_decay=lr_decay, steps=3,
-                         engine="fused")
+                         d_batch=d_batch, engine="fused")
     fused = make_engine(config, data)
     literal = make_engine(replace(config, engine="handout"), data)
     assert isinstance(fused, Pix2Pix) and isinstance(literal, HandoutLoop)
