@@ -123,6 +123,7 @@ def load_generator(path="runs/latest"):
     import keras
 
     from mouthgan import MouthganError
+    import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
 
     path = Path(path)
     if path.is_dir():

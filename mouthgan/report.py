@@ -51,6 +51,8 @@ def layer_rows(model):
         kind = layer.__class__.__name__
         if kind == "InputLayer":
             continue
+        if kind == "UpSampleConv2D":
+            kind = "UpSampling2D(2) + Conv2D"  # one layer, the same mathematics
         activation = ""
         if hasattr(layer, "activation") and layer.activation is not None:
             activation = layer.activation.__name__
@@ -182,6 +184,8 @@ def build(run_dir):
     """The report's blocks for one run directory."""
     import keras
     import pandas as pd
+
+    import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
 
     from mouthgan.plots import plot_losses, plot_validation
 

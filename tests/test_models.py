@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mouthgan.models import (build_adversarial, build_discriminator, build_generator,
-                             compile_discriminator)
+from mouthgan.models import (UpSampleConv2D, build_adversarial, build_discriminator,
+                             build_generator, compile_discriminator)
 
 
 def test_parameter_counts_match_keras_and_the_handout():
@@ -18,12 +18,18 @@ def test_parameter_counts_match_keras_and_the_handout():
 
 
 def test_layer_settings_are_the_handouts():
-    generator = build_generator()
+    generator = build_generator(literal_upsampling=True)
     convs = [l for l in generator.layers if l.__class__.__name__ == "Conv2D"]
     assert [c.filters for c in convs] == [4, 8, 16, 32, 32, 32, 16, 8, 4, 1]
     assert [c.strides for c in convs] == [(2, 2)] * 5 + [(1, 1)] * 5
     assert all(c.kernel_size == (4, 4) and c.padding == "same" for c in convs)
+    assert sum(l.__class__.__name__ == "UpSampling2D" for l in generator.layers) == 5
     assert sum(l.__class__.__name__ == "BatchNormalization" for l in generator.layers) == 8
+    # The default builds each "UpSampling2D + Conv2D" pair as one UpSampleConv2D.
+    fast = build_generator()
+    upconvs = [l for l in fast.layers if isinstance(l, UpSampleConv2D)]
+    assert [l.filters for l in upconvs] == [32, 16, 8, 4, 1]
+    assert [l.kernel.shape[:2] for l in upconvs] == [(4, 4)] * 5
     d_convs = [l for l in build_discriminator().layers if l.__class__.__name__ == "Conv2D"]
     assert [c.filters for c in d_convs] == [4, 8, 16, 32, 1]
 
@@ -81,3 +87,34 @@ def test_without_the_toggle_keras3_never_trains_d():
     compile_discriminator(discriminator)
     build_adversarial(generator, discriminator)
     assert discriminator.trainable_weights == []
+
+
+@pytest.mark.parametrize("kernel", [3, 4, 5])
+def test_upsample_conv_equals_upsampling_then_conv(kernel):
+    import keras
+
+    x = np.random.default_rng(kernel).normal(size=(2, 6, 5, 3)).astype("float32")
+    fused = UpSampleConv2D(2, kernel, activation="tanh")
+    fused.build(x.shape)
+    fused.bias.assign(np.array([0.3, -0.2], "float32"))
+    literal = keras.layers.Conv2D(2, kernel, padding="same", activation="tanh")
+    literal.build((None, 12, 10, 3))
+    literal.set_weights(fused.get_weights())
+    expected = literal(keras.layers.UpSampling2D(2)(x))
+    assert fused(x).shape == (2, 12, 10, 2)
+    np.testing.assert_allclose(fused(x), expected, atol=1e-5)
+
+
+def test_fast_generator_computes_the_handouts_generator(tmp_path):
+    import keras
+
+    literal, fast = build_generator(literal_upsampling=True), build_generator()
+    assert fast.count_params() == literal.count_params()
+    fast.set_weights(literal.get_weights())  # same weights, same order
+    white = np.random.default_rng(0).uniform(-1, 1, (3, 128, 128, 1)).astype("float32")
+    for training in (False, True):
+        np.testing.assert_allclose(fast(white, training=training),
+                                   literal(white, training=training), atol=1e-4)
+    fast.save(tmp_path / "g.keras")  # the custom layer saves and loads by name
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    np.testing.assert_allclose(loaded(white), fast(white), atol=1e-6)
