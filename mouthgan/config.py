@@ -51,6 +51,15 @@ class TrainConfig:
                                       nargs="+", type=int)
     norm: str = _f("batch", "normalisation in G and D", choices=("batch", "instance", "none"))
     dropout: float = _f(0.0, "dropout in the generator's decoder blocks")
+    reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "
+                             "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"))
+    hole_weight: float = _f(1.0, "weight of the reconstruction loss inside the white hole "
+                            "relative to outside (1 = uniform, the handout); the export "
+                            "pastes the hole only, so the rest matters less")
+    ema: float = _f(0.0, "keep an exponential moving average of G's weights with this decay "
+                    "per step (e.g. 0.999) and evaluate and save it; 0 = off")
+    flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "
+                            "and the mirrored restoration of its mirror image")
     sample_every: int = _f(500, "write a [prediction, real, white] grid every N steps")
     eval_every: int = _f(500, "validation RMSE every N steps (and at the end)")
     checkpoint_every: int = _f(500, "save a resumable checkpoint every N steps")
@@ -79,6 +88,17 @@ class TrainConfig:
             problems.append(f"--loss-weights must be >= 0, got {list(self.loss_weights)}")
         if not 0 <= self.dropout < 1:
             problems.append(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.hole_weight <= 0:
+            problems.append(f"--hole-weight must be > 0, got {self.hole_weight}")
+        if not 0 <= self.ema < 1:
+            problems.append(f"--ema must be in [0, 1), got {self.ema}")
+        if self.engine == "handout":
+            fused_only = [f"--{name.replace('_', '-')}" for name, literal in
+                          (("reconstruction", "l1"), ("hole_weight", 1.0), ("ema", 0.0))
+                          if getattr(self, name) != literal]
+            if fused_only:
+                problems.append(f"only the fused engine supports {', '.join(fused_only)}; "
+                                "--engine handout is the handout's literal loop")
         if n_train is not None and self.batch_size > n_train:
             problems.append(f"--batch-size {self.batch_size} is larger than the "
                             f"{n_train} training pairs in {self.data}")

@@ -95,19 +95,31 @@ def paste(prediction, white01, holes):
     return np.where(holes, prediction, white01)
 
 
-def predict(generator, whites_uint8, batch_size=64):
-    """Run the generator on uint8 images (n, H, W) -> raw predictions in 0..1 (n, H, W)."""
+def predict(generator, whites_uint8, batch_size=64, flip_average=False):
+    """Run the generator on uint8 images (n, H, W) -> raw predictions in 0..1 (n, H, W).
+
+    ``flip_average``: also restore the mirrored faces and average the two predictions
+    (test-time augmentation; faces are near-symmetric, so the two are two honest
+    guesses whose errors partly cancel).
+    """
     x = to_model_range(whites_uint8)
-    # A direct call in inference mode: predict() would first trace a function, which
-    # costs more than the whole forward pass for the few hundred images used here.
-    y = np.concatenate([np.asarray(generator(x[i:i + batch_size], training=False))
-                        for i in range(0, len(x), batch_size)])
+
+    def run(images):
+        # A direct call in inference mode: predict() would first trace a function,
+        # which costs more than the whole forward pass for a few hundred images.
+        return np.concatenate([np.asarray(generator(images[i:i + batch_size], training=False))
+                               for i in range(0, len(images), batch_size)])
+
+    y = run(x)
+    if flip_average:
+        y = 0.5 * (y + run(x[:, :, ::-1].copy())[:, :, ::-1])
     return to_unit_range(y)
 
 
-def restore(generator, whites_uint8, holes=None, composite=True, batch_size=64):
+def restore(generator, whites_uint8, holes=None, composite=True, batch_size=64,
+            flip_average=False):
     """Predictions in 0..1; pasted into the holes unless ``composite`` is False."""
-    raw = predict(generator, whites_uint8, batch_size)
+    raw = predict(generator, whites_uint8, batch_size, flip_average)
     if not composite:
         return raw
     if holes is None:
@@ -127,8 +139,11 @@ def load_generator(path="runs/latest"):
 
     path = Path(path)
     if path.is_dir():
-        candidates = [path / "generator.keras", path / "checkpoint" / "generator.keras",
-                      path / "checkpoint.old" / "generator.keras"]
+        # The final model; else the newest checkpoint's (its weight average if the run
+        # keeps one, as the final model would be).
+        candidates = [path / "generator.keras"] + [
+            path / folder / name for folder in ("checkpoint", "checkpoint.old")
+            for name in ("ema_generator.keras", "generator.keras")]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
             raise MouthganError(f"{path}: no generator.keras in this run directory "
@@ -141,3 +156,19 @@ def load_generator(path="runs/latest"):
         return keras.models.load_model(path, compile=False)
     except (OSError, ValueError, KeyError) as exc:
         raise MouthganError(f"{path}: not a loadable Keras model ({exc.__class__.__name__})")
+
+
+def run_flip_average(model_path):
+    """Whether the run a model comes from evaluated with ``--flip-average`` (its
+    config.json, beside the model or one folder up from a checkpoint); False if unknown."""
+    import json
+    from pathlib import Path
+
+    path = Path(model_path)
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder / "config.json", folder.parent / "config.json"):
+        try:
+            return bool(json.loads(candidate.read_text())["config"].get("flip_average", False))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return False

@@ -89,18 +89,45 @@ def _adam(config, updates_per_step=1):
                                  beta_1=config.beta_1)
 
 
-def draw_batch(real_images, white_images, config, seed_generator):
-    """``batch_size`` random pairs (with replacement across steps, as the handout), each
-    flipped left-right with probability 1/2 under ``--flip`` (faces are near-symmetric).
+def draw_batch(images, config, seed_generator):
+    """``batch_size`` random rows of each array in ``images`` (the same rows for all:
+    real, white, and the hole mask when used), with replacement across steps as in the
+    handout; under ``--flip`` each pair is mirrored left-right with probability 1/2
+    (faces are near-symmetric).
     """
-    n = tf.shape(real_images)[0]
+    n = tf.shape(images[0])[0]
     index = keras.random.randint((config.batch_size,), 0, n, seed=seed_generator)
-    real, white = tf.gather(real_images, index), tf.gather(white_images, index)
+    batch = [tf.gather(x, index) for x in images]
     if config.flip:
         flip = keras.random.uniform((config.batch_size, 1, 1, 1), seed=seed_generator) < 0.5
-        real = tf.where(flip, tf.reverse(real, [2]), real)
-        white = tf.where(flip, tf.reverse(white, [2]), white)
-    return real, white
+        batch = [tf.where(flip, tf.reverse(x, [2]), x) for x in batch]
+    return batch
+
+
+def reconstruction_loss(real, fake, weights, kind="l1"):
+    """Mean absolute (l1) or squared (l2) error, weighted per pixel when ``weights`` is
+    given (normalised by the weights' sum, so the scale stays that of a plain mean and
+    ``--loss-weights`` keeps its meaning)."""
+    error = tf.abs(real - fake) if kind == "l1" else tf.square(real - fake)
+    if weights is None:
+        return tf.reduce_mean(error)
+    return tf.reduce_sum(weights * error) / tf.reduce_sum(weights)
+
+
+def hole_masks(white_uint8):
+    """1 inside each image's white hole, 0 elsewhere: (n, H, W, 1) float32."""
+    return find_holes(np.asarray(white_uint8))[..., None].astype(np.float32)
+
+
+def update_ema(average, model, decay, step):
+    """average <- d * average + (1 - d) * model, every weight (BatchNorm's moving
+    statistics too, so they match the averaged kernels). The decay ramps up as
+    (1 + step) / (10 + step), as tf.train.ExponentialMovingAverage's num_updates does,
+    so the average forgets the random initial weights early on."""
+    step = tf.cast(step, tf.float32)
+    d = tf.minimum(decay, (1.0 + step) / (10.0 + step))
+    for a, w in zip(average.weights, model.weights):
+        a.assign(d * a + (1.0 - d) * w)
 
 
 class Pix2Pix(keras.Model):
@@ -115,10 +142,20 @@ class Pix2Pix(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.config = config
-        self.real_images = tf.constant(to_model_range(real))
-        self.white_images = tf.constant(to_model_range(white))
+        self.images = [tf.constant(to_model_range(real)), tf.constant(to_model_range(white))]
+        if config.hole_weight != 1.0:
+            self.images.append(tf.constant(hole_masks(white)))
         self.seed_generator = keras.random.SeedGenerator(config.seed)
         self.patch = patch_shape(discriminator)
+        self.ema_generator = None
+        if config.ema:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+
+    @property
+    def inference_generator(self):
+        """The generator to evaluate and save: the weight average when ``--ema``."""
+        return self.ema_generator or self.generator
 
     def compile(self, d_optimizer, g_optimizer):
         super().compile()
@@ -129,14 +166,13 @@ class Pix2Pix(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
 
     def train_step(self, data):
-        real, white = draw_batch(self.real_images, self.white_images, self.config,
-                                 self.seed_generator)
-        return self.update(real, white)
+        return self.update(*draw_batch(self.images, self.config, self.seed_generator))
 
-    def update(self, real, white):
+    def update(self, real, white, hole=None):
         """One step on a given batch: D on real then fake pairs, then G through AM."""
         G, D = self.generator, self.discriminator
         real, white = tf.convert_to_tensor(real), tf.convert_to_tensor(white)
+        weights = None if hole is None else 1.0 + (self.config.hole_weight - 1.0) * hole
         w_adv, w_l1 = self.config.loss_weights
         ones = tf.ones((tf.shape(real)[0],) + self.patch)
         zeros = tf.zeros_like(ones)
@@ -160,10 +196,12 @@ class Pix2Pix(keras.Model):
             # we do the same on purpose (train-mode statistics measured no better).
             verdict = D([fake_for_g, white], training=False)
             g_adv = tf.reduce_mean(tf.square(verdict - 1.0))
-            g_l1 = tf.reduce_mean(tf.abs(real - fake_for_g))
+            g_l1 = reconstruction_loss(real, fake_for_g, weights, self.config.reconstruction)
             g_loss = w_adv * g_adv + w_l1 * g_l1
         grads = tape.gradient(g_loss, G.trainable_variables)
         self.g_optimizer.apply(grads, G.trainable_variables)
+        if self.ema_generator is not None:
+            update_ema(self.ema_generator, G, self.config.ema, self.g_optimizer.iterations)
 
         return {
             "d_loss": 0.5 * (d_real + d_fake),
@@ -192,8 +230,8 @@ class HandoutLoop:
 
     def __init__(self, generator, discriminator, real, white, config):
         self.generator, self.discriminator, self.config = generator, discriminator, config
-        self.real_images = tf.constant(to_model_range(real))
-        self.white_images = tf.constant(to_model_range(white))
+        self.images = [tf.constant(to_model_range(real)), tf.constant(to_model_range(white))]
+        self.ema_generator = None
         compile_discriminator(discriminator, learning_rate(config, d_updates_per_step(config)),
                               config.beta_1)
         self.adversarial = build_adversarial(generator, discriminator, config.loss_weights,
@@ -208,9 +246,10 @@ class HandoutLoop:
         self.patch = patch_shape(discriminator)
         self.stop_training = False
 
+    inference_generator = property(lambda self: self.generator)
+
     def sample_batch(self):
-        real, white = draw_batch(self.real_images, self.white_images, self.config,
-                                 self.seed_generator)
+        real, white = draw_batch(self.images, self.config, self.seed_generator)
         return real.numpy(), white.numpy()
 
     def update(self, real, white):
@@ -243,11 +282,14 @@ class HandoutLoop:
 
 def training_state(engine):
     """Every variable a resumed run needs besides the models' own weights."""
-    return {
+    state = {
         "d_optimizer": engine.d_optimizer.variables,
         "g_optimizer": engine.g_optimizer.variables,
         "seed": [engine.seed_generator.state],
     }
+    if engine.ema_generator is not None:
+        state["ema_generator"] = engine.ema_generator.weights
+    return state
 
 
 def steps_done(engine):
@@ -262,6 +304,8 @@ def save_checkpoint(engine, run_dir):
     tmp.mkdir()
     engine.generator.save(tmp / "generator.keras")
     engine.discriminator.save(tmp / "discriminator.keras")
+    if engine.ema_generator is not None:  # what load_generator serves from a checkpoint
+        engine.ema_generator.save(tmp / "ema_generator.keras")
     arrays = {f"{group}/{i}": np.asarray(v.numpy())
               for group, variables in training_state(engine).items()
               for i, v in enumerate(variables)}
@@ -305,13 +349,13 @@ class Evaluator:
     The holes are found once, up front: they depend only on the white images.
     """
 
-    def __init__(self, split):
-        self.white = split.white
+    def __init__(self, split, flip_average=False):
+        self.white, self.flip_average = split.white, flip_average
         self.real01 = split.real.astype(np.float32) / 255.0
         self.holes = find_holes(split.white)
 
     def predictions(self, generator):
-        raw = restore(generator, self.white, composite=False)
+        raw = restore(generator, self.white, composite=False, flip_average=self.flip_average)
         return raw, paste(raw, self.white.astype(np.float32) / 255.0, self.holes)
 
     def __call__(self, generator):
@@ -328,9 +372,9 @@ class Evaluator:
         }
 
 
-def final_scores(generator, dataset):
+def final_scores(generator, dataset, flip_average=False):
     """{split: {identity|raw|pasted: metrics}} for Test and Validation where answers exist."""
-    return {name: Evaluator(split).scores(generator)
+    return {name: Evaluator(split, flip_average).scores(generator)
             for name, split in (("test", dataset.test), ("validation", dataset.validation))
             if split is not None and split.real is not None}
 
@@ -372,7 +416,7 @@ class RunLogger(keras.callbacks.Callback):
         row = {"step": self.step, **values}
         if self.step % self.config.eval_every == 0 or self.step == self.config.steps:
             if self.evaluator:
-                row.update(self.evaluator(self.engine.generator))
+                row.update(self.evaluator(self.engine.inference_generator))
         self.pending.append(row)
         self.progbar.update(self.step, [(k, row[k]) for k in LOSS_NAMES + VAL_NAMES
                                         if k in row])
@@ -416,7 +460,7 @@ class RunLogger(keras.callbacks.Callback):
         from mouthgan.plots import sample_grid
 
         split = self.sample_split
-        prediction = restore(self.engine.generator, split.white, composite=False)
+        prediction = restore(self.engine.inference_generator, split.white, composite=False)
         sample_grid(prediction, split.real, split.white,
                     self.run_dir / "samples" / f"step_{self.step:06d}.png",
                     title=f"step {self.step}: prediction | real | white")
@@ -511,7 +555,7 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
     write_config(run_dir, config, {"engine_class": type(engine).__name__})
 
     evaluation = dataset.validation or dataset.test
-    evaluator = Evaluator(evaluation) if evaluation is not None and evaluation.real is not None else None
+    evaluator = Evaluator(evaluation, config.flip_average) if evaluation is not None and evaluation.real is not None else None
     sample_split = _sample_faces(dataset)
     logger = RunLogger(engine, run_dir, config, start, evaluator, sample_split, verbose)
     remaining = config.steps - start
@@ -545,9 +589,9 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
                             f"{run_dir}/checkpoint (step {_checkpoint_step(run_dir)})")
     logger.flush()
     seconds = time.time() - started
-    engine.generator.save(Path(run_dir) / "generator.keras")
+    engine.inference_generator.save(Path(run_dir) / "generator.keras")
     engine.discriminator.save(Path(run_dir) / "discriminator.keras")
-    scores = final_scores(engine.generator, dataset)
+    scores = final_scores(engine.inference_generator, dataset, config.flip_average)
     _write_json(Path(run_dir) / "scores.json", scores)
     return {"run_dir": str(run_dir), "steps": steps_done(engine), "seconds": seconds,
             "engine": engine, "scores": scores}

@@ -26,25 +26,30 @@ def main(argv=None):
                              "the white hole only")
     parser.add_argument("--save-images", metavar="DIR", default=None,
                         help="also write the predicted images as PNG")
+    parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
+                        help="average each prediction with the mirrored prediction of the "
+                             "mirrored face (default: as the model's run was evaluated)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
     args = parser.parse_args(argv)
 
     from mouthgan.data import list_images, read_images
     from mouthgan.export import write_csv
-    from mouthgan.inpaint import load_generator, restore
+    from mouthgan.inpaint import load_generator, restore, run_flip_average
 
     files = list_images(args.input)
     generator = load_generator(args.model)
     size = generator.input_shape[1]
     whites = read_images(files, size)
+    flip_average = run_flip_average(args.model) if args.flip_average is None else args.flip_average
     images = restore(generator, whites, composite=not args.no_composite,
-                     batch_size=args.batch_size)
+                     batch_size=args.batch_size, flip_average=flip_average)
     if args.save_images:
         save_pngs(images, [f.stem for f in files], Path(args.save_images))
     write_csv(images, args.out)
     for i, f in enumerate(files):
         print(f"id{i} <- {f.name}")
     kind = "raw output" if args.no_composite else "pasted into the hole"
+    kind += ", flip-averaged" if flip_average else ""
     print(f"{args.out}: {len(files)} images x {size * size} pixels ({kind})")
     return 0
 
