@@ -45,7 +45,8 @@ def build_models(config):
     """The generator and discriminator a config describes, seeded."""
     keras.utils.set_random_seed(config.seed)
     generator = build_generator(config.generator_filters, norm=config.norm,
-                                dropout=config.dropout)
+                                dropout=config.dropout,
+                                literal_upsampling=config.literal_upsampling)
     discriminator = build_discriminator(config.discriminator_filters, norm=config.norm)
     return generator, discriminator
 
