@@ -594,6 +594,12 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
     engine.discriminator.save(Path(run_dir) / "discriminator.keras")
     scores = final_scores(engine.inference_generator, dataset, config.flip_average)
     _write_json(Path(run_dir) / "scores.json", scores)
+    _write_json(Path(run_dir) / "summary.json", {
+        "steps": steps_done(engine),
+        # of the process that finished the run: a resumed run counts its last part only
+        "train_seconds": round(seconds, 1), "resumed": bool(resume),
+        "generator_parameters": engine.generator.count_params(),
+        "discriminator_parameters": engine.discriminator.count_params()})
     return {"run_dir": str(run_dir), "steps": steps_done(engine), "seconds": seconds,
             "engine": engine, "scores": scores}
 

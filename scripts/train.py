@@ -5,7 +5,8 @@
     python scripts/train.py --resume runs/latest # continue an interrupted run
 
 Everything a run makes goes to its run directory: config.json, history.csv, loss.png,
-samples/, checkpoint/, generator.keras, discriminator.keras, scores.json, tensorboard/.
+samples/, checkpoint/, generator.keras, discriminator.keras, scores.json, summary.json
+(steps, training time, parameter counts), tensorboard/.
 """
 
 import argparse

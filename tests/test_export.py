@@ -83,6 +83,19 @@ def test_paste_keeps_every_pixel_outside_the_hole():
     assert not np.array_equal(out[:, ~outside], whites[:, ~outside] / np.float32(255))
 
 
+def test_flip_average_averages_the_mirrored_restoration():
+    from mouthgan.inpaint import predict
+
+    rng = np.random.default_rng(4)
+    whites = np.stack([paint(face_like(rng)) for _ in range(2)])
+    generator = build_generator()
+    plain = predict(generator, whites)
+    mirrored = predict(generator, whites[:, :, ::-1].copy())[:, :, ::-1]
+    np.testing.assert_allclose(predict(generator, whites, flip_average=True),
+                               0.5 * (plain + mirrored), atol=1e-6)
+    assert np.abs(plain - mirrored).max() > 1e-3  # an untrained G is not symmetric
+
+
 def constant_generator(path):
     """A generator whose output is 0 everywhere: 0.5 gray after rescaling."""
     model = keras.Sequential([keras.Input((128, 128, 1)),

@@ -85,6 +85,7 @@ def test_run_directory_contents(tiny_data, tmp_path):
     assert [int(l.split(",")[0]) for l in history[1:]] == [1, 2, 3, 4]
     assert history[2].split(",")[-1] != ""  # validation measured at step 2
     for name in ("loss.png", "generator.keras", "discriminator.keras", "scores.json",
+                 "summary.json",
                  "samples/step_000000.png", "samples/step_000002.png",
                  "samples/step_000004.png",
                  "checkpoint/state.npz"):
@@ -95,12 +96,16 @@ def test_run_directory_contents(tiny_data, tmp_path):
     # Pasting keeps every pixel outside the hole: it can only help over the identity
     # inside the box, and it never touches the rest.
     assert scores["validation"]["pasted"]["rmse_outside"] == 0.0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["train_seconds"] > 0
+    assert summary["generator_parameters"] == 65_961
     assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
 
 
-def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
+@pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2"}])
+def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
     data = load_dataset(tiny_data)
-    config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True)
+    config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True, **levers)
     straight = train(config, data, make_run_dir(tmp_path / "a"), verbose=0)
 
     half = make_run_dir(tmp_path / "b")
@@ -108,7 +113,8 @@ def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
     resumed = train(config, data, half, resume=True, verbose=0)
 
     assert resumed["steps"] == 6
-    for a, b in zip(weights(straight["engine"].generator), weights(resumed["engine"].generator)):
+    for a, b in zip(weights(straight["engine"].inference_generator),
+                    weights(resumed["engine"].inference_generator)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     rows_a = (tmp_path / "a/history.csv").read_text().splitlines()
     rows_b = (half / "history.csv").read_text().splitlines()
@@ -223,3 +229,52 @@ def test_after_kill_9_resume_starts_from_the_last_checkpoint(tiny_data, tmp_path
     assert f"at step {step}" in result.stdout
     rows = (run_dir / "history.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in rows] == list(range(1, step + 2))
+
+
+def test_reconstruction_loss_weighs_the_hole():
+    import tensorflow as tf
+
+    from mouthgan.training import reconstruction_loss
+
+    real = tf.zeros((1, 2, 2, 1))
+    fake = tf.constant([[[[1.0], [0.0]], [[0.0], [-2.0]]]])
+    hole = tf.constant([[[[1.0], [0.0]], [[0.0], [0.0]]]])
+    assert float(reconstruction_loss(real, fake, None)) == pytest.approx(0.75)
+    assert float(reconstruction_loss(real, fake, None, "l2")) == pytest.approx(1.25)
+    assert float(reconstruction_loss(real, fake, tf.ones_like(hole))) == pytest.approx(0.75)
+    # weight 3 inside the hole: (3 * 1 + 2) / (3 + 1 + 1 + 1)
+    weights = 1.0 + 2.0 * hole
+    assert float(reconstruction_loss(real, fake, weights)) == pytest.approx(5 / 6)
+
+
+def test_hole_masks_find_the_painted_box(tiny_data):
+    from mouthgan.data import HOLE_BOX
+    from mouthgan.training import hole_masks
+
+    white = load_dataset(tiny_data).train.white
+    masks = hole_masks(white)
+    top, bottom, left, right = HOLE_BOX
+    assert masks.shape == white.shape[:3] + (1,)
+    assert masks[:, top:bottom, left:right].min() == 1.0
+    assert masks.sum() == len(white) * (bottom - top) * (right - left)
+
+
+def test_ema_is_what_gets_evaluated_and_saved(tiny_data, tmp_path):
+    import keras
+
+    from mouthgan.training import update_ema
+
+    data = load_dataset(tiny_data)
+    result = train(tiny_config(tiny_data, ema=0.5), data, make_run_dir(tmp_path / "r"),
+                   verbose=0)
+    engine = result["engine"]
+    live, average = weights(engine.generator), weights(engine.ema_generator)
+    assert any(np.abs(a - b).max() > 1e-6 for a, b in zip(live, average))
+    saved = keras.models.load_model(tmp_path / "r" / "generator.keras")
+    for a, b in zip(weights(saved), average):
+        np.testing.assert_array_equal(a, b)
+    # One update: the decay is min(0.5, (1 + step) / (10 + step)) -> 1/10 at step 0.
+    before = weights(engine.ema_generator)
+    update_ema(engine.ema_generator, engine.generator, 0.5, 0)
+    for b, w, after in zip(before, live, weights(engine.ema_generator)):
+        np.testing.assert_allclose(after, 0.1 * b + 0.9 * w, rtol=1e-5, atol=1e-6)
