@@ -25,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from results_file import write_section  # noqa: E402
 N_TRAIN = 700
 
 
@@ -306,22 +309,8 @@ def main():
     text = "\n".join(lines)
     print("\n" + text)
     if args.write:
-        write_section(text, time.strftime("%Y-%m-%d"))
+        write_section("speed.py", "Training speed (`benchmarks/speed.py`)", text)
 
-
-def write_section(text, day):
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    start, end = "<!-- speed.py:start -->", "<!-- speed.py:end -->"
-    body = f"{start}\nMeasured {day} with `python benchmarks/speed.py --write`.\n\n{text}\n{end}"
-    current = path.read_text()
-    if start in current:
-        current = current[:current.index(start)] + body + current[current.index(end) + len(end):]
-    else:
-        current = current.rstrip() + "\n\n## Training speed (`benchmarks/speed.py`)\n\n" + body + "\n"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(current)
-    os.replace(tmp, path)
-    print(f"{path}: updated")
 
 
 if __name__ == "__main__":

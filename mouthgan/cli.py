@@ -10,6 +10,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from mouthgan import MouthganError  # noqa: E402
 
 
+def skip_matplotlib():
+    """Keras imports matplotlib.pyplot at start-up when it is installed, for plotting
+    helpers the export never uses (~0.5 s of a ~5 s export). A ``None`` entry in
+    ``sys.modules`` makes that import fail, which Keras handles. Only for scripts that
+    never plot; call it before anything imports Keras."""
+    for name in ("matplotlib", "matplotlib.pyplot"):
+        sys.modules.setdefault(name, None)
+
+
 def run(main, argv=None):
     """Call ``main(argv)``; turn a MouthganError into ``error: ...`` and exit 2."""
     try:

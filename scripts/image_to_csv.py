@@ -32,6 +32,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
     args = parser.parse_args(argv)
 
+    cli.skip_matplotlib()
     from mouthgan.data import list_images, read_images
     from mouthgan.export import write_csv
     from mouthgan.inpaint import load_generator, restore, run_flip_average

@@ -1,0 +1,185 @@
+"""Quality of each preset, the levers behind `best`, and the spread over seeds.
+
+    python benchmarks/quality.py                   # presets, seed 0 (~1 hour)
+    python benchmarks/quality.py --best-seeds 0 1 2 --ablation --write
+
+Trains `scripts/train.py` on the default data into `runs/quality/<name>-seed<S>` and
+reads back each run's `scores.json` and `summary.json`; a run that already finished is
+not trained again (delete its folder to measure it anew). Tables: identity, Telea (when
+OpenCV is installed) and each preset with Test and Validation RMSE raw and pasted, hole
+RMSE, PSNR, training time and parameter count; one row per lever in the ablation; mean
+and range of `best` over seeds. `--write` puts them into benchmarks/RESULTS.md.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from results_file import write_section  # noqa: E402
+RUNS = ROOT / "runs" / "quality"
+PRESET_ORDER = ("handout", "strong-baseline", "best")
+
+# Each lever alone on top of the strong baseline (the default), then stacked, in the
+# order `best` adds them. (name, preset, extra flags)
+ABLATION = [
+    ("strong-baseline", "strong-baseline", []),
+    ("+ hole weight 10", "strong-baseline", ["--hole-weight", "10"]),
+    ("+ EMA 0.999", "strong-baseline", ["--ema", "0.999"]),
+    ("+ flip averaging", "strong-baseline", ["--flip-average"]),
+    ("+ L2 x1000 instead of L1 x100", "strong-baseline",
+     ["--reconstruction", "l2", "--loss-weights", "1", "1000"]),
+    ("+ hole weight 10, EMA, flip averaging", "strong-baseline",
+     ["--hole-weight", "10", "--ema", "0.999", "--flip-average"]),
+    ("best", "best", []),
+]
+
+
+def run_name(label, seed):
+    slug = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+    while "--" in slug:
+        slug = slug.replace("--", "-")
+    return f"{slug}-seed{seed}"
+
+
+def ensure_run(label, preset, flags, seed, dry_run=False):
+    """The run's folder, trained first unless it has finished before."""
+    run_dir = RUNS / run_name(label, seed)
+    if (run_dir / "summary.json").exists():
+        return run_dir
+    if dry_run:
+        print(f"would train: {label} seed {seed} -> {run_dir}")
+        return None
+    if run_dir.exists():  # an unfinished run: continue it
+        command = ["--resume", str(run_dir)]
+    else:
+        command = ["--preset", preset, "--seed", str(seed), "--run-dir", str(run_dir), *flags]
+    print(f"training: {label} seed {seed} -> {run_dir}", flush=True)
+    started = time.time()
+    subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--quiet", *command],
+                   check=True, cwd=ROOT)
+    print(f"  done in {time.time() - started:.0f} s", flush=True)
+    return run_dir
+
+
+def read_run(run_dir):
+    scores = json.loads((run_dir / "scores.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return scores, summary
+
+
+def metric_row(name, scores, summary=None):
+    test, val = scores.get("test", {}), scores["validation"]
+
+    def get(split, kind, key, fmt="{:.4f}"):
+        value = split.get(kind, {}).get(key)
+        return fmt.format(value) if value is not None else "-"
+
+    seconds = f"{summary['train_seconds']:.0f} s" if summary else "-"
+    params = (f"{summary['generator_parameters'] + summary['discriminator_parameters']:,}"
+              if summary else "-")
+    return (f"| {name} | {get(test, 'pasted', 'rmse')} | {get(test, 'raw', 'rmse')} | "
+            f"{get(val, 'pasted', 'rmse')} | {get(val, 'raw', 'rmse')} | "
+            f"{get(val, 'pasted', 'rmse_hole')} | {get(val, 'pasted', 'psnr', '{:.2f}')} | "
+            f"{seconds} | {params} |")
+
+
+HEADER = ["| predictor | Test pasted | Test raw | Validation pasted | Validation raw | "
+          "Validation hole RMSE | Validation PSNR dB (pasted) | training time | parameters |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+
+def presets_table(seed, dry_run):
+    from mouthgan.report import telea_scores
+
+    lines = list(HEADER)
+    identity = None
+    for preset in PRESET_ORDER:
+        run_dir = ensure_run(preset, preset, [], seed, dry_run)
+        if run_dir is None:
+            continue
+        scores, summary = read_run(run_dir)
+        if identity is None:
+            identity = {split: {"pasted": table["identity"], "raw": table["identity"]}
+                        for split, table in scores.items()}
+            lines.append(metric_row("white image (identity)", identity))
+            telea = telea_scores(str(ROOT / "NLP_data"))
+            if telea:
+                lines.append(f"| cv2.inpaint Telea, radius 10 | {telea.get('test', 0):.4f} | "
+                             f"- | {telea['validation']:.4f} | - | - | - | - | - |")
+        lines.append(metric_row(f"`--preset {preset}`", scores, summary))
+    return lines
+
+
+def ablation_table(seed, dry_run):
+    lines = ["| setting | Validation pasted | Test pasted | training time |",
+             "| --- | --- | --- | --- |"]
+    for label, preset, flags in ABLATION:
+        run_dir = ensure_run(label, preset, flags, seed, dry_run)
+        if run_dir is None:
+            continue
+        scores, summary = read_run(run_dir)
+        lines.append(f"| {label} (`{' '.join(flags) or '--preset ' + preset}`) | "
+                     f"{scores['validation']['pasted']['rmse']:.4f} | "
+                     f"{scores['test']['pasted']['rmse']:.4f} | "
+                     f"{summary['train_seconds']:.0f} s |")
+    return lines
+
+
+def seeds_table(seeds, dry_run):
+    import numpy as np
+
+    values = {"test": [], "validation": []}
+    lines = ["| seed | Test pasted | Validation pasted | training time |",
+             "| --- | --- | --- | --- |"]
+    for seed in seeds:
+        run_dir = ensure_run("best", "best", [], seed, dry_run)
+        if run_dir is None:
+            continue
+        scores, summary = read_run(run_dir)
+        for split in values:
+            values[split].append(scores[split]["pasted"]["rmse"])
+        lines.append(f"| {seed} | {scores['test']['pasted']['rmse']:.4f} | "
+                     f"{scores['validation']['pasted']['rmse']:.4f} | "
+                     f"{summary['train_seconds']:.0f} s |")
+    if values["validation"]:
+        lines.append("| mean (range) | " + " | ".join(
+            f"{np.mean(v):.4f} ({min(v):.4f}-{max(v):.4f})" for v in values.values()) + " | |")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0, help="seed of the preset and ablation runs")
+    parser.add_argument("--best-seeds", type=int, nargs="*", default=[],
+                        help="also train `best` with these seeds and report mean and range")
+    parser.add_argument("--ablation", action="store_true", help="also run the lever table")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be trained")
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    if not (ROOT / "NLP_data" / "Training").exists():
+        raise SystemExit("error: NLP_data/ has no data; build it with "
+                         "python scripts/make_dataset.py")
+    sections = [("Presets", presets_table(args.seed, args.dry_run))]
+    if args.ablation:
+        sections.append(("Levers, one at a time", ablation_table(args.seed, args.dry_run)))
+    if args.best_seeds:
+        sections.append(("`best` over seeds", seeds_table(args.best_seeds, args.dry_run)))
+    text = "\n\n".join(f"**{title}** (seed {args.seed}, 3000 steps unless the preset says "
+                       f"otherwise):\n\n" + "\n".join(lines) if title != "`best` over seeds"
+                       else f"**{title}**:\n\n" + "\n".join(lines)
+                       for title, lines in sections)
+    print(text)
+    if args.write and not args.dry_run:
+        write_section("quality.py", "Quality of the presets (`benchmarks/quality.py`)", text)
+
+
+
+if __name__ == "__main__":
+    main()
