@@ -120,6 +120,10 @@ PRESETS = {
     # Measured, seed 0, pasted, Test / Validation RMSE: without flips 0.0395 / 0.0342,
     # with flips 0.0337 / 0.0316 (benchmarks/RESULTS.md).
     "strong-baseline": {"flip": True},
+    # The strongest model this package trains in <= 30 minutes on 2 CPU cores; every
+    # setting's effect is in benchmarks/RESULTS.md ("Levers, one at a time").
+    "best": {"flip": True, "hole_weight": 10.0, "ema": 0.999, "flip_average": True,
+             "generator_filters": (16, 32, 64, 128, 128)},
 }
 
 
