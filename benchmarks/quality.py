@@ -3,7 +3,8 @@
     python benchmarks/quality.py                   # presets, seed 0 (~1 hour)
     python benchmarks/quality.py --best-seeds 0 1 2 --ablation --write
 
-Trains `scripts/train.py` on the default data into `runs/quality/<name>-seed<S>` and
+Trains `scripts/train.py` on the default data into `runs/bench-<preset>-fused-seed<S><flags>`
+(the names `benchmarks/baseline.py` uses) and
 reads back each run's `scores.json` and `summary.json`; a run that already finished is
 not trained again (delete its folder to measure it anew). Tables: identity, Telea (when
 OpenCV is installed) and each preset with Test and Validation RMSE raw and pasted, hole
@@ -23,44 +24,47 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from results_file import write_section  # noqa: E402
-RUNS = ROOT / "runs" / "quality"
+RUNS = ROOT / "runs"
 PRESET_ORDER = ("handout", "strong-baseline", "best")
 
-# Each lever alone on top of the strong baseline (the default), then stacked, in the
-# order `best` adds them. (name, preset, extra flags)
+# Levers on top of the strong baseline (the default), alone or stacked, then `best`.
+# (label, preset, extra flags). Flip averaging needs no training: every row is also
+# evaluated with it.
+HOLE10 = ["--hole-weight", "10"]
 ABLATION = [
     ("strong-baseline", "strong-baseline", []),
-    ("+ hole weight 10", "strong-baseline", ["--hole-weight", "10"]),
-    ("+ EMA 0.999", "strong-baseline", ["--ema", "0.999"]),
-    ("+ flip averaging", "strong-baseline", ["--flip-average"]),
-    ("+ L2 x1000 instead of L1 x100", "strong-baseline",
-     ["--reconstruction", "l2", "--loss-weights", "1", "1000"]),
-    ("+ hole weight 10, EMA, flip averaging", "strong-baseline",
-     ["--hole-weight", "10", "--ema", "0.999", "--flip-average"]),
+    ("hole weight 10", "strong-baseline", HOLE10),
+    ("hole weight 30", "strong-baseline", ["--hole-weight", "30"]),
+    ("EMA 0.999", "strong-baseline", ["--ema", "0.999"]),
+    ("hole weight 10, L2 x1000 instead of L1 x100", "strong-baseline",
+     HOLE10 + ["--reconstruction", "l2", "--loss-weights", "1", "1000"]),
+    ("hole weight 10, G widths x2", "strong-baseline",
+     HOLE10 + ["--generator-filters", "8", "16", "32", "64", "64"]),
+    ("hole weight 10, G widths x4", "strong-baseline",
+     HOLE10 + ["--generator-filters", "16", "32", "64", "128", "128"]),
     ("best", "best", []),
 ]
 
 
-def run_name(label, seed):
-    slug = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
-    while "--" in slug:
-        slug = slug.replace("--", "-")
-    return f"{slug}-seed{seed}"
+def run_name(preset, flags, seed):
+    """benchmarks/baseline.py's naming, so a run either script made counts for both."""
+    tag = "".join(a.strip("-").replace(" ", "") for a in flags)
+    return f"bench-{preset}-fused-seed{seed}{tag}"
 
 
-def ensure_run(label, preset, flags, seed, dry_run=False):
+def ensure_run(preset, flags, seed, dry_run=False):
     """The run's folder, trained first unless it has finished before."""
-    run_dir = RUNS / run_name(label, seed)
-    if (run_dir / "summary.json").exists():
+    run_dir = RUNS / run_name(preset, flags, seed)
+    if (run_dir / "scores.json").exists():
         return run_dir
     if dry_run:
-        print(f"would train: {label} seed {seed} -> {run_dir}")
+        print(f"would train: --preset {preset} {' '.join(flags)} --seed {seed} -> {run_dir}")
         return None
     if run_dir.exists():  # an unfinished run: continue it
         command = ["--resume", str(run_dir)]
     else:
         command = ["--preset", preset, "--seed", str(seed), "--run-dir", str(run_dir), *flags]
-    print(f"training: {label} seed {seed} -> {run_dir}", flush=True)
+    print(f"training: {run_dir.name}", flush=True)
     started = time.time()
     subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--quiet", *command],
                    check=True, cwd=ROOT)
@@ -69,8 +73,10 @@ def ensure_run(label, preset, flags, seed, dry_run=False):
 
 
 def read_run(run_dir):
+    """scores.json, and summary.json (None for runs made before it existed)."""
     scores = json.loads((run_dir / "scores.json").read_text())
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     return scores, summary
 
 
@@ -81,7 +87,7 @@ def metric_row(name, scores, summary=None):
         value = split.get(kind, {}).get(key)
         return fmt.format(value) if value is not None else "-"
 
-    seconds = f"{summary['train_seconds']:.0f} s" if summary else "-"
+    seconds = _seconds(summary)
     params = (f"{summary['generator_parameters'] + summary['discriminator_parameters']:,}"
               if summary else "-")
     return (f"| {name} | {get(test, 'pasted', 'rmse')} | {get(test, 'raw', 'rmse')} | "
@@ -101,7 +107,7 @@ def presets_table(seed, dry_run):
     lines = list(HEADER)
     identity = None
     for preset in PRESET_ORDER:
-        run_dir = ensure_run(preset, preset, [], seed, dry_run)
+        run_dir = ensure_run(preset, [], seed, dry_run)
         if run_dir is None:
             continue
         scores, summary = read_run(run_dir)
@@ -118,18 +124,33 @@ def presets_table(seed, dry_run):
 
 
 def ablation_table(seed, dry_run):
-    lines = ["| setting | Validation pasted | Test pasted | training time |",
-             "| --- | --- | --- | --- |"]
+    from mouthgan.data import load_dataset
+    from mouthgan.inpaint import load_generator
+    from mouthgan.training import Evaluator
+
+    validation = load_dataset(ROOT / "NLP_data", notes=lambda message: None).validation
+    plain, averaged = Evaluator(validation), Evaluator(validation, flip_average=True)
+    lines = ["| setting | flags | Validation pasted | ... with flip averaging | "
+             "Test pasted | training time | G parameters |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for label, preset, flags in ABLATION:
-        run_dir = ensure_run(label, preset, flags, seed, dry_run)
+        run_dir = ensure_run(preset, flags, seed, dry_run)
         if run_dir is None:
             continue
         scores, summary = read_run(run_dir)
-        lines.append(f"| {label} (`{' '.join(flags) or '--preset ' + preset}`) | "
-                     f"{scores['validation']['pasted']['rmse']:.4f} | "
-                     f"{scores['test']['pasted']['rmse']:.4f} | "
-                     f"{summary['train_seconds']:.0f} s |")
+        generator = load_generator(run_dir)
+        # scores.json holds what the run's own setting gave; measure both ways here
+        val = plain(generator)["val_rmse_pasted"]
+        val_flip = averaged(generator)["val_rmse_pasted"]
+        shown = " ".join(flags) or f"--preset {preset}"
+        lines.append(f"| {label} | `{shown}` | {val:.4f} | {val_flip:.4f} | "
+                     f"{scores['test']['pasted']['rmse']:.4f} | {_seconds(summary)} | "
+                     f"{generator.count_params():,} |")
     return lines
+
+
+def _seconds(summary):
+    return f"{summary['train_seconds']:.0f} s" if summary else "-"
 
 
 def seeds_table(seeds, dry_run):
@@ -139,15 +160,14 @@ def seeds_table(seeds, dry_run):
     lines = ["| seed | Test pasted | Validation pasted | training time |",
              "| --- | --- | --- | --- |"]
     for seed in seeds:
-        run_dir = ensure_run("best", "best", [], seed, dry_run)
+        run_dir = ensure_run("best", [], seed, dry_run)
         if run_dir is None:
             continue
         scores, summary = read_run(run_dir)
         for split in values:
             values[split].append(scores[split]["pasted"]["rmse"])
         lines.append(f"| {seed} | {scores['test']['pasted']['rmse']:.4f} | "
-                     f"{scores['validation']['pasted']['rmse']:.4f} | "
-                     f"{summary['train_seconds']:.0f} s |")
+                     f"{scores['validation']['pasted']['rmse']:.4f} | {_seconds(summary)} |")
     if values["validation"]:
         lines.append("| mean (range) | " + " | ".join(
             f"{np.mean(v):.4f} ({min(v):.4f}-{max(v):.4f})" for v in values.values()) + " | |")
