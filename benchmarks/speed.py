@@ -44,7 +44,7 @@ def synthetic_pairs(n=N_TRAIN, size=128, seed=0):
 
 
 def time_keras(engine_name, batch, warmup, steps, flags):
-    import keras  # noqa: F401
+    import keras
     import tensorflow as tf
 
     from mouthgan.config import resolve
