@@ -8,7 +8,7 @@ Every configuration runs in a fresh Python process, on 700 random 128x128 traini
 pairs (step time does not depend on the pixels): the default (fused) engine driven by
 ``fit()`` as ``scripts/train.py`` drives it, the handout engine, and a plain PyTorch
 peer of the same network and step when torch is installed
-(``pip install torch==2.13.0``). Each reports the median, 10th and 90th percentile of
+(``pip install -e ".[bench]"``, torch 2.13.0). Each reports the median, 10th and 90th percentile of
 ``--steps`` step times after ``--warmup`` steps. Peak memory is the peak RSS of
 ``scripts/train.py`` itself on the default data (evaluation and checkpoints included).
 """
