@@ -257,7 +257,13 @@ def build(run_dir):
                                     f"beta_1={config['beta_1']:g})"],
             ["learning-rate schedule", config.get("lr_decay", "none")],
             ["D loss", "MSE on the patch map"],
-            ["AM losses and weights", f"[MSE, MAE] x [{w_adv:g}, {w_l1:g}]"],
+            ["AM losses and weights",
+             f"[MSE, {'MSE' if config.get('reconstruction') == 'l2' else 'MAE'}] x "
+             f"[{w_adv:g}, {w_l1:g}]"],
+            ["reconstruction weight inside the hole", f"{config.get('hole_weight', 1.0):g}x"],
+            ["G weight average (EMA decay)", f"{config.get('ema', 0.0):g}" if config.get("ema")
+             else "off"],
+            ["flip averaging at evaluation", "on" if config.get("flip_average") else "off"],
             ["D updates per step", config["d_steps"]],
             ["engine", config["engine"]], ["seed", config["seed"]],
             ["preset", config["preset"]],
