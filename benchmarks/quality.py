@@ -195,6 +195,9 @@ def main():
                        f"otherwise):\n\n" + "\n".join(lines) if title != "`best` over seeds"
                        else f"**{title}**:\n\n" + "\n".join(lines)
                        for title, lines in sections)
+    text += ("\n\nTraining time is each run's own `summary.json` (\"-\": a run made before it "
+             "existed); runs that shared the cores with other work show up to 2x their "
+             "undisturbed time.")
     print(text)
     if args.write and not args.dry_run:
         write_section("quality.py", "Quality of the presets (`benchmarks/quality.py`)", text)
