@@ -127,20 +127,16 @@ def restore(generator, whites_uint8, holes=None, composite=True, batch_size=64,
     return paste(raw, np.asarray(whites_uint8, np.float32) / 255.0, holes)
 
 
-def load_generator(path="runs/latest"):
-    """A generator from a ``.keras`` file or a run directory (final model, else the
-    newest checkpoint's)."""
+def model_file(path="runs/latest"):
+    """The generator file a ``.keras`` path or a run directory names: a run's final
+    model, else its newest checkpoint's (the weight average if the run keeps one, as the
+    final model would be)."""
     from pathlib import Path
 
-    import keras
-
     from mouthgan import MouthganError
-    import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
 
     path = Path(path)
     if path.is_dir():
-        # The final model; else the newest checkpoint's (its weight average if the run
-        # keeps one, as the final model would be).
         candidates = [path / "generator.keras"] + [
             path / folder / name for folder in ("checkpoint", "checkpoint.old")
             for name in ("ema_generator.keras", "generator.keras")]
@@ -148,10 +144,44 @@ def load_generator(path="runs/latest"):
         if found is None:
             raise MouthganError(f"{path}: no generator.keras in this run directory "
                                 "(train first, or pass --model FILE.keras)")
-        path = found
-    elif not path.exists():
+        return found
+    if not path.exists():
         raise MouthganError(f"{path}: model not found (train first with "
                             "python scripts/train.py, or pass --model)")
+    return path
+
+
+def load_generator(path="runs/latest", runtime="keras"):
+    """A generator from a ``.keras`` file or a run directory (see ``model_file``).
+
+    ``runtime``: "keras" (the Keras model), "numpy" (``NumpyGenerator``: the same
+    forward pass without importing TensorFlow, for a fast export), or "auto" (NumPy when
+    the model's layers allow, else Keras with a note on stderr).
+    """
+    import sys
+    import zipfile
+
+    from mouthgan import MouthganError
+    from mouthgan.numpy_generator import NumpyGenerator, UnsupportedModel
+
+    path = model_file(path)
+    if runtime not in ("keras", "numpy", "auto"):
+        raise MouthganError(f"unknown runtime {runtime!r}: use keras, numpy or auto")
+    # A file that is no zip at all is no model: Keras gives the clearer message.
+    if runtime != "keras" and zipfile.is_zipfile(path):
+        try:
+            return NumpyGenerator.load(path)
+        except UnsupportedModel as exc:
+            if runtime == "numpy":
+                raise MouthganError(f"{path}: cannot run without Keras ({exc})")
+            print(f"note: {path}: {exc} has no NumPy path; using Keras", file=sys.stderr)
+    elif runtime == "numpy":
+        raise MouthganError(f"{path}: not a .keras file (a zip archive)")
+
+    import keras
+
+    import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
+
     try:
         return keras.models.load_model(path, compile=False)
     except (OSError, ValueError, KeyError) as exc:

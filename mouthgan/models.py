@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from mouthgan.data import IMAGE_SIZE
+from mouthgan.numpy_generator import phase_matrix
 
 # The handout's widths. Each encoder step halves the image: 128 -> 64 -> 32 -> 16 -> 8 -> 4.
 GENERATOR_FILTERS = (4, 8, 16, 32, 32)
@@ -80,16 +81,7 @@ class UpSampleConv2D(layers.Layer):
         self.kernel = self.add_weight(name="kernel", shape=(k, k, channels, self.filters),
                                       initializer="glorot_uniform")
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-        # taps[phase, tap, offset] = 1 when, for output rows of this parity, kernel row
-        # ``tap`` reads the small input's row at ``offset - 1`` relative to the centre.
-        # "same" padding of an even kernel puts (k - 1) // 2 zeros before.
-        taps = np.zeros((2, k, 3), np.float32)
-        for phase in range(2):
-            for tap in range(k):
-                taps[phase, tap, (phase + tap - (k - 1) // 2) // 2 + 1] = 1.0
-        # One matrix maps the k*k taps to the 3x3 neighbourhood of each of the 4 phases:
-        # (row offset, column offset, row phase, column phase) x (tap row, tap column).
-        self.phase_matrix = np.einsum("rau,sbv->uvrsab", taps, taps).reshape(36, k * k)
+        self.phase_matrix = phase_matrix(k)
 
     def call(self, x):
         k, channels = self.kernel_size[0], self.kernel.shape[2]
