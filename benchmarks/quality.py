@@ -1,7 +1,7 @@
 """Quality of each preset, the levers behind `best`, and the spread over seeds.
 
     python benchmarks/quality.py                   # presets, seed 0 (~1 hour)
-    python benchmarks/quality.py --best-seeds 0 1 2 --ablation --write
+    python benchmarks/quality.py --ablation --default-seeds 0 1 2 --best-seeds 0 1 2 --write
 
 Trains `scripts/train.py` on the default data into `runs/bench-<preset>-fused-seed<S><flags>`
 (the names `benchmarks/baseline.py` uses) and
@@ -28,21 +28,25 @@ RUNS = ROOT / "runs"
 PRESET_ORDER = ("handout", "strong-baseline", "best")
 
 # Levers on top of the strong baseline (the default), alone or stacked, then `best`.
-# (label, preset, extra flags). Flip averaging needs no training: every row is also
-# evaluated with it.
-HOLE10 = ["--hole-weight", "10"]
+# (label, preset, extra flags). Flip averaging needs no training: every row is
+# evaluated with and without it, so the runs are trained with --no-flip-average.
+PLAIN = ["--no-flip-average"]
 ABLATION = [
-    ("strong-baseline", "strong-baseline", []),
-    ("hole weight 10", "strong-baseline", HOLE10),
-    ("hole weight 30", "strong-baseline", ["--hole-weight", "30"]),
-    ("EMA 0.999", "strong-baseline", ["--ema", "0.999"]),
+    ("flips, uniform L1 (the handout's loss)", "strong-baseline",
+     ["--hole-weight", "1", *PLAIN]),
+    ("flips, uniform L1, EMA 0.999", "strong-baseline",
+     ["--hole-weight", "1", "--ema", "0.999", *PLAIN]),
+    ("hole weight 10 (the strong-baseline default)", "strong-baseline", PLAIN),
+    ("hole weight 30", "strong-baseline", ["--hole-weight", "30", *PLAIN]),
     ("hole weight 10, L2 x1000 instead of L1 x100", "strong-baseline",
-     HOLE10 + ["--reconstruction", "l2", "--loss-weights", "1", "1000"]),
+     ["--reconstruction", "l2", "--loss-weights", "1", "1000", *PLAIN]),
     ("hole weight 10, dropout 0.5 in the decoder", "strong-baseline",
-     HOLE10 + ["--dropout", "0.5"]),
+     ["--dropout", "0.5", *PLAIN]),
     ("hole weight 10, G widths x4", "strong-baseline",
-     HOLE10 + ["--generator-filters", "16", "32", "64", "128", "128"]),
-    ("best", "best", []),
+     ["--generator-filters", "16", "32", "64", "128", "128", *PLAIN]),
+    ("best (hole weight 10, G widths x4, EMA 0.999)", "best", []),
+    ("best + shifts of up to 4 px", "best", ["--shift", "4"]),
+    ("best + brightness/contrast jitter 0.1", "best", ["--jitter", "0.1"]),
 ]
 
 
@@ -58,7 +62,7 @@ def ensure_run(preset, flags, seed, dry_run=False):
     if (run_dir / "scores.json").exists():
         return run_dir
     if dry_run:
-        print(f"would train: --preset {preset} {' '.join(flags)} --seed {seed} -> {run_dir}")
+        print(f"would train: {' '.join(['--preset', preset, *flags])} --seed {seed} -> {run_dir}")
         return None
     if run_dir.exists():  # an unfinished run: continue it
         command = ["--resume", str(run_dir)]
@@ -128,23 +132,23 @@ def ablation_table(seed, dry_run):
     from mouthgan.inpaint import load_generator
     from mouthgan.training import Evaluator
 
-    validation = load_dataset(ROOT / "NLP_data", notes=lambda message: None).validation
-    plain, averaged = Evaluator(validation), Evaluator(validation, flip_average=True)
+    dataset = load_dataset(ROOT / "NLP_data", notes=lambda message: None)
+    evaluators = [Evaluator(split, flip_average=flip) for split in
+                  (dataset.validation, dataset.test) for flip in (False, True)]
     lines = ["| setting | flags | Validation pasted | ... with flip averaging | "
-             "Test pasted | training time | G parameters |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "Test pasted | ... with flip averaging | training time | G parameters |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for label, preset, flags in ABLATION:
         run_dir = ensure_run(preset, flags, seed, dry_run)
         if run_dir is None:
             continue
-        scores, summary = read_run(run_dir)
+        _, summary = read_run(run_dir)
         generator = load_generator(run_dir)
         # scores.json holds what the run's own setting gave; measure both ways here
-        val = plain(generator)["val_rmse_pasted"]
-        val_flip = averaged(generator)["val_rmse_pasted"]
-        shown = " ".join(flags) or f"--preset {preset}"
-        lines.append(f"| {label} | `{shown}` | {val:.4f} | {val_flip:.4f} | "
-                     f"{scores['test']['pasted']['rmse']:.4f} | {_seconds(summary)} | "
+        rmses = " | ".join(f"{evaluate(generator)['val_rmse_pasted']:.4f}"
+                           for evaluate in evaluators)
+        shown = " ".join([f"--preset {preset}"] * (preset != "strong-baseline") + flags)
+        lines.append(f"| {label} | `{shown}` | {rmses} | {_seconds(summary)} | "
                      f"{generator.count_params():,} |")
     return lines
 
@@ -153,14 +157,14 @@ def _seconds(summary):
     return f"{summary['train_seconds']:.0f} s" if summary else "-"
 
 
-def seeds_table(seeds, dry_run):
+def seeds_table(preset, seeds, dry_run):
     import numpy as np
 
     values = {"test": [], "validation": []}
     lines = ["| seed | Test pasted | Validation pasted | training time |",
              "| --- | --- | --- | --- |"]
     for seed in seeds:
-        run_dir = ensure_run("best", [], seed, dry_run)
+        run_dir = ensure_run(preset, [], seed, dry_run)
         if run_dir is None:
             continue
         scores, summary = read_run(run_dir)
@@ -179,6 +183,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="seed of the preset and ablation runs")
     parser.add_argument("--best-seeds", type=int, nargs="*", default=[],
                         help="also train `best` with these seeds and report mean and range")
+    parser.add_argument("--default-seeds", type=int, nargs="*", default=[],
+                        help="also train the default (strong-baseline) with these seeds")
     parser.add_argument("--ablation", action="store_true", help="also run the lever table")
     parser.add_argument("--dry-run", action="store_true", help="list what would be trained")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
@@ -189,10 +195,11 @@ def main():
     sections = [("Presets", presets_table(args.seed, args.dry_run))]
     if args.ablation:
         sections.append(("Levers, one at a time", ablation_table(args.seed, args.dry_run)))
-    if args.best_seeds:
-        sections.append(("`best` over seeds", seeds_table(args.best_seeds, args.dry_run)))
+    for preset, seeds in (("strong-baseline", args.default_seeds), ("best", args.best_seeds)):
+        if seeds:
+            sections.append((f"`{preset}` over seeds", seeds_table(preset, seeds, args.dry_run)))
     text = "\n\n".join(f"**{title}** (seed {args.seed}, 3000 steps unless the preset says "
-                       f"otherwise):\n\n" + "\n".join(lines) if title != "`best` over seeds"
+                       f"otherwise):\n\n" + "\n".join(lines) if not title.endswith("over seeds")
                        else f"**{title}**:\n\n" + "\n".join(lines)
                        for title, lines in sections)
     text += ("\n\nTraining time is each run's own `summary.json` (\"-\": a run made before it "

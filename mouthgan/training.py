@@ -94,7 +94,8 @@ def draw_batch(images, config, seed_generator):
     """``batch_size`` random rows of each array in ``images`` (the same rows for all:
     real, white, and the hole mask when used), with replacement across steps as in the
     handout; under ``--flip`` each pair is mirrored left-right with probability 1/2
-    (faces are near-symmetric).
+    (faces are near-symmetric). ``--shift`` and ``--jitter`` change the real face and
+    paint the white one anew from it (they need the mask: ``uses_masks``).
     """
     n = tf.shape(images[0])[0]
     index = keras.random.randint((config.batch_size,), 0, n, seed=seed_generator)
@@ -102,7 +103,43 @@ def draw_batch(images, config, seed_generator):
     if config.flip:
         flip = keras.random.uniform((config.batch_size, 1, 1, 1), seed=seed_generator) < 0.5
         batch = [tf.where(flip, tf.reverse(x, [2]), x) for x in batch]
+    if config.shift or config.jitter:
+        real, _, hole = batch
+        if config.shift:
+            real = random_shift(real, config.shift, seed_generator)
+        if config.jitter:
+            real = random_brightness_contrast(real, config.jitter, seed_generator)
+        # The hole stays where the data put it; the face under it has moved or changed.
+        batch = [real, tf.where(hole > 0.5, 1.0, real), hole]
     return batch
+
+
+def uses_masks(config):
+    """Whether the training batches carry each image's hole mask."""
+    return config.hole_weight != 1.0 or bool(config.shift) or bool(config.jitter)
+
+
+def random_shift(images, max_shift, seed_generator):
+    """Translate each image by its own random (dy, dx) in [-max_shift, max_shift],
+    mirroring the edges in (a face's border is hair and background, mirrored well)."""
+    batch, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
+    padded = tf.pad(images, [[0, 0], [max_shift] * 2, [max_shift] * 2, [0, 0]], "REFLECT")
+    offsets = keras.random.randint((batch, 2), 0, 2 * max_shift + 1, seed=seed_generator)
+    rows = offsets[:, :1] + tf.range(height)[None]  # (batch, H)
+    cols = offsets[:, 1:] + tf.range(width)[None]  # (batch, W)
+    rows_taken = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(rows_taken, cols, axis=2, batch_dims=1)
+
+
+def random_brightness_contrast(images, strength, seed_generator):
+    """x -> a * x + b per image, a in [1 - s, 1 + s], b in [-s, s] (model range -1..1,
+    clipped): other lighting for the same faces."""
+    batch = tf.shape(images)[0]
+    contrast = keras.random.uniform((batch, 1, 1, 1), 1 - strength, 1 + strength,
+                                    seed=seed_generator)
+    brightness = keras.random.uniform((batch, 1, 1, 1), -strength, strength,
+                                      seed=seed_generator)
+    return tf.clip_by_value(contrast * images + brightness, -1.0, 1.0)
 
 
 def reconstruction_loss(real, fake, weights, kind="l1"):
@@ -144,7 +181,7 @@ class Pix2Pix(keras.Model):
         self.discriminator = discriminator
         self.config = config
         self.images = [tf.constant(to_model_range(real)), tf.constant(to_model_range(white))]
-        if config.hole_weight != 1.0:
+        if uses_masks(config):
             self.images.append(tf.constant(hole_masks(white)))
         self.seed_generator = keras.random.SeedGenerator(config.seed)
         self.patch = patch_shape(discriminator)
@@ -173,7 +210,8 @@ class Pix2Pix(keras.Model):
         """One step on a given batch: D on real then fake pairs, then G through AM."""
         G, D = self.generator, self.discriminator
         real, white = tf.convert_to_tensor(real), tf.convert_to_tensor(white)
-        weights = None if hole is None else 1.0 + (self.config.hole_weight - 1.0) * hole
+        weights = (None if hole is None or self.config.hole_weight == 1.0
+                   else 1.0 + (self.config.hole_weight - 1.0) * hole)
         w_adv, w_l1 = self.config.loss_weights
         ones = tf.ones((tf.shape(real)[0],) + self.patch)
         zeros = tf.zeros_like(ones)

@@ -102,7 +102,8 @@ def test_run_directory_contents(tiny_data, tmp_path):
     assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
 
 
-@pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2"}])
+@pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2"},
+                                    {"shift": 3, "jitter": 0.2}])
 def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True, **levers)
@@ -153,6 +154,7 @@ def run_train(*args, **kw):
     (["--steps", "0"], "--steps must be > 0"),
     (["--batch-size", "50"], "--batch-size 50 is larger than the 12 training pairs"),
     (["--lr", "-1"], "--lr must be > 0"),
+    (["--engine", "handout", "--shift", "2"], "only the fused engine supports --shift"),
     (["--resume", "{tmp}/missing"], "missing: run directory not found"),
     (["--resume", "{tmp}"], "config.json: missing"),
 ])
@@ -257,6 +259,47 @@ def test_hole_masks_find_the_painted_box(tiny_data):
     assert masks.shape == white.shape[:3] + (1,)
     assert masks[:, top:bottom, left:right].min() == 1.0
     assert masks.sum() == len(white) * (bottom - top) * (right - left)
+
+
+def test_random_shift_translates_each_image_within_the_limit():
+    import keras
+    import tensorflow as tf
+
+    from mouthgan.training import random_shift
+
+    images = np.random.default_rng(0).normal(size=(16, 20, 24, 1)).astype(np.float32)
+    shifted = random_shift(tf.constant(images), 2, keras.random.SeedGenerator(1)).numpy()
+    padded = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)], mode="reflect")
+    offsets = []
+    for image, result in zip(padded, shifted):
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if np.array_equal(image[dy:dy + 20, dx:dx + 24], result)]
+        assert len(found) == 1  # exactly one translation of this image
+        offsets.append(found[0])
+    assert len(set(offsets)) > 3  # each image draws its own
+
+
+def test_shift_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
+    import keras
+    import tensorflow as tf
+
+    from mouthgan.data import to_model_range
+    from mouthgan.training import draw_batch, hole_masks
+
+    train_split = load_dataset(tiny_data).train
+    images = [tf.constant(to_model_range(train_split.real)),
+              tf.constant(to_model_range(train_split.white)),
+              tf.constant(hole_masks(train_split.white))]
+    config = tiny_config(tiny_data, batch_size=12, shift=4, jitter=0.2)
+    real, white, hole = (x.numpy() for x in draw_batch(images, config,
+                                                       keras.random.SeedGenerator(0)))
+    inside = hole > 0.5
+    assert np.all(white[inside] == 1.0)
+    np.testing.assert_array_equal(white[~inside], real[~inside])
+    # the faces changed: no drawn face is any stored face any more
+    stored = to_model_range(train_split.real)
+    assert not any(np.array_equal(r, s) for r in real for s in stored)
+    assert real.min() >= -1.0 and real.max() <= 1.0
 
 
 def test_ema_is_what_gets_evaluated_and_saved(tiny_data, tmp_path):
