@@ -105,8 +105,7 @@ class TrainConfig:
             problems.append(f"--jitter must be in [0, 1), got {self.jitter}")
         if self.engine == "handout":
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
-                          (("reconstruction", "l1"), ("hole_weight", 1.0), ("ema", 0.0),
-                           ("shift", 0), ("jitter", 0.0))
+                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0))
                           if getattr(self, name) != literal]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "

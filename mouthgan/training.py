@@ -270,6 +270,8 @@ class HandoutLoop:
     def __init__(self, generator, discriminator, real, white, config):
         self.generator, self.discriminator, self.config = generator, discriminator, config
         self.images = [tf.constant(to_model_range(real)), tf.constant(to_model_range(white))]
+        if uses_masks(config):
+            self.images.append(tf.constant(hole_masks(white)))
         self.ema_generator = None
         compile_discriminator(discriminator, learning_rate(config, d_updates_per_step(config)),
                               config.beta_1)
@@ -288,10 +290,11 @@ class HandoutLoop:
     inference_generator = property(lambda self: self.generator)
 
     def sample_batch(self):
-        real, white = draw_batch(self.images, self.config, self.seed_generator)
-        return real.numpy(), white.numpy()
+        """(real, white[, hole mask]) as NumPy arrays."""
+        return tuple(x.numpy() for x in draw_batch(self.images, self.config,
+                                                    self.seed_generator))
 
-    def update(self, real, white):
+    def update(self, real, white, hole=None):
         G, D, AM = self.generator, self.discriminator, self.adversarial
         ones = np.ones((len(real),) + self.patch, np.float32)
         zeros = np.zeros_like(ones)
@@ -306,7 +309,16 @@ class HandoutLoop:
                 d_real = D.train_on_batch([real, white], ones, return_dict=True)
                 d_fake = D.train_on_batch([fake, white], zeros, return_dict=True)
         D.trainable = False
-        g = AM.train_on_batch([real, white], [ones, real], return_dict=True)
+        weights = None
+        if hole is not None and self.config.hole_weight != 1.0:
+            # Per-pixel weights of the MAE; Keras divides the weighted sum by the pixel
+            # count, so dividing the weights by their mean gives the fused engine's
+            # sum(w * error) / sum(w).
+            pixel_weights = 1.0 + (self.config.hole_weight - 1.0) * hole[..., 0]
+            weights = [np.ones(ones.shape[:-1], np.float32),
+                       pixel_weights / pixel_weights.mean()]
+        g = AM.train_on_batch([real, white], [ones, real], sample_weight=weights,
+                              return_dict=True)
         # Keras 3 reports per-output losses unweighted, under the inner models' names.
         return {
             "d_loss": 0.5 * (d_real["loss"] + d_fake["loss"]),
@@ -646,8 +658,7 @@ def _run_handout_loop(engine, logger, steps):
     logger.set_model(engine)
     logger.on_train_begin()
     for batch in range(steps):
-        real, white = engine.sample_batch()
-        logs = engine.update(real, white)
+        logs = engine.update(*engine.sample_batch())
         logger.on_train_batch_end(batch, logs)
         if engine.stop_training:
             break

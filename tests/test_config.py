@@ -16,7 +16,8 @@ def test_presets():
     handout, strong = resolve("handout"), resolve()
     assert handout.loss_weights == (1.0, 1.0) and not handout.flip
     assert strong.preset == "strong-baseline" and strong.loss_weights == (1.0, 100.0)
-    assert strong.flip
+    assert strong.flip and strong.hole_weight == 10.0 and strong.flip_average
+    assert handout.hole_weight == 1.0 and not handout.flip_average
     for config in (handout, strong):  # the handout's loop settings in both
         assert (config.steps, config.batch_size, config.lr, config.beta_1) == (3000, 32, 2e-4, 0.5)
 
@@ -33,3 +34,10 @@ def test_unknown_preset_and_bad_values():
         resolve("fast")
     with pytest.raises(MouthganError, match="--dropout must be in"):
         resolve(dropout=1.5).validate()
+
+
+def test_the_default_runs_on_either_engine():
+    # the default's hole weight is a per-pixel weight of AM's MAE in the handout loop
+    assert resolve("strong-baseline", engine="handout").validate().hole_weight == 10.0
+    with pytest.raises(MouthganError, match="only the fused engine supports --ema"):
+        resolve("best", engine="handout").validate()

@@ -29,25 +29,27 @@ def weights(model):
     return [w.numpy().copy() for w in model.weights]
 
 
-@pytest.mark.parametrize("flip,d_steps,lr_decay,d_batch", [
-    (False, 1, "none", "separate"), (True, 2, "linear", "separate"),
-    (True, 1, "linear", "mixed")])
-def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_batch):
+@pytest.mark.parametrize("flip,d_steps,lr_decay,d_batch,hole_weight", [
+    (False, 1, "none", "separate", 1.0), (True, 2, "linear", "separate", 1.0),
+    (True, 1, "linear", "mixed", 1.0), (True, 1, "none", "separate", 10.0)])
+def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_batch,
+                                         hole_weight):
     data = load_dataset(tiny_data)
     # steps=3: with linear decay the third update runs at 2/3 of the learning rate
     config = tiny_config(tiny_data, flip=flip, d_steps=d_steps, lr_decay=lr_decay, steps=3,
-                         d_batch=d_batch, engine="fused")
+                         d_batch=d_batch, hole_weight=hole_weight, engine="fused")
     fused = make_engine(config, data)
     literal = make_engine(replace(config, engine="handout"), data)
     assert isinstance(fused, Pix2Pix) and isinstance(literal, HandoutLoop)
     for a, b in zip(weights(fused.generator), weights(literal.generator)):
         assert np.array_equal(a, b)  # same seed, same initial weights
 
-    real, white = literal.sample_batch()
+    batch = literal.sample_batch()
+    assert len(batch) == (3 if hole_weight != 1.0 else 2)  # the hole mask when weighted
     d_before = weights(literal.discriminator)
     for _ in range(3):
-        fused_logs = fused.update(real, white)
-        literal_logs = literal.update(real, white)
+        fused_logs = fused.update(*batch)
+        literal_logs = literal.update(*batch)
     if lr_decay == "linear":
         assert float(literal.g_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
         assert float(fused.d_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
@@ -155,6 +157,7 @@ def run_train(*args, **kw):
     (["--batch-size", "50"], "--batch-size 50 is larger than the 12 training pairs"),
     (["--lr", "-1"], "--lr must be > 0"),
     (["--engine", "handout", "--shift", "2"], "only the fused engine supports --shift"),
+    (["--engine", "handout", "--ema", "0.9"], "only the fused engine supports --ema"),
     (["--resume", "{tmp}/missing"], "missing: run directory not found"),
     (["--resume", "{tmp}"], "config.json: missing"),
 ])
