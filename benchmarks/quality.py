@@ -45,7 +45,6 @@ ABLATION = [
     ("hole weight 10, G widths x4", "strong-baseline",
      ["--generator-filters", "16", "32", "64", "128", "128", *PLAIN]),
     ("best (hole weight 10, G widths x4, EMA 0.999)", "best", []),
-    ("best + shifts of up to 4 px", "best", ["--shift", "4"]),
     ("best + brightness/contrast jitter 0.1", "best", ["--jitter", "0.1"]),
 ]
 
@@ -56,9 +55,38 @@ def run_name(preset, flags, seed):
     return f"bench-{preset}-fused-seed{seed}{tag}"
 
 
+# Settings that say where and how often, not what is trained.
+NOT_COMPARED = {"run_dir", "data", "sample_every", "eval_every", "checkpoint_every"}
+
+
+def check_settings(run_dir, preset, flags, seed):
+    """Refuse to reuse a run trained with other settings than the ones asked for (a
+    preset whose meaning changed since, say); older runs lack newer fields, which then
+    count as their defaults."""
+    import argparse
+    import dataclasses
+
+    from mouthgan.config import TrainConfig, add_flags, config_from_args
+
+    parser = add_flags(argparse.ArgumentParser())
+    wanted = config_from_args(parser.parse_args(["--preset", preset, "--seed", str(seed),
+                                                 *flags]))
+    saved = json.loads((run_dir / "config.json").read_text())["config"]
+    had = TrainConfig.from_dict({k: v for k, v in saved.items()
+                                 if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+    differ = [f"{f.name} {getattr(had, f.name)} (asked {getattr(wanted, f.name)})"
+              for f in dataclasses.fields(TrainConfig)
+              if f.name not in NOT_COMPARED and getattr(had, f.name) != getattr(wanted, f.name)]
+    if differ:
+        raise SystemExit(f"error: {run_dir} was trained with other settings: "
+                         f"{'; '.join(differ)}. Move it away to train it anew.")
+
+
 def ensure_run(preset, flags, seed, dry_run=False):
     """The run's folder, trained first unless it has finished before."""
     run_dir = RUNS / run_name(preset, flags, seed)
+    if (run_dir / "config.json").exists():
+        check_settings(run_dir, preset, flags, seed)
     if (run_dir / "scores.json").exists():
         return run_dir
     if dry_run:
