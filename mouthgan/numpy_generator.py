@@ -260,7 +260,18 @@ class NumpyGenerator:
                 if variables is not None and len(variables):
                     weights[name] = [np.asarray(variables[str(i)], np.float32)
                                      for i in range(len(variables))]
-        return cls(model_config, weights)
+        try:
+            model = cls(model_config, weights)
+            # One image through the graph: a weight of the wrong shape fails here, as
+            # UnsupportedModel, rather than halfway through an export.
+            shape = model.input_shape[1:]
+            if len(shape) != 3 or None in shape:
+                raise UnsupportedModel(f"input shape {model.input_shape}")
+            model(np.zeros((1, *shape), np.float32))
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
+            raise UnsupportedModel(f"an unexpected model layout ({exc.__class__.__name__}: "
+                                   f"{exc})")
+        return model
 
     def __call__(self, x, training=False):
         values = {self.input_name: np.asarray(x, np.float32)}
