@@ -99,3 +99,22 @@ def test_a_broken_model_file_is_one_clear_line(tiny_data, tmp_path):
                               "--model", broken, "--out", tmp_path / "p.csv"),
                           "not a loadable Keras model")
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_layout_that_does_not_fit_is_unsupported(tmp_path):
+    import json
+    import zipfile
+
+    path = tmp_path / "g.keras"
+    build_generator().save(path)
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    del config["config"]["layers"][0]["config"]["batch_shape"]  # an unknown Keras layout
+    files["config.json"] = json.dumps(config).encode()
+    odd = tmp_path / "odd.keras"
+    with zipfile.ZipFile(odd, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    with pytest.raises(UnsupportedModel, match="unexpected model layout"):
+        NumpyGenerator.load(odd)
