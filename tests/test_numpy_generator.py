@@ -33,6 +33,7 @@ def with_trained_statistics(model, rng):
     {"norm": "none", "filters": (4, 8, 16)},
 ])
 def test_numpy_forward_pass_equals_keras(tmp_path, options):
+    keras.utils.set_random_seed(0)  # the same initial weights whatever ran before
     rng = np.random.default_rng(0)
     model = with_trained_statistics(build_generator(**options), rng)
     path = tmp_path / "g.keras"
@@ -41,7 +42,9 @@ def test_numpy_forward_pass_equals_keras(tmp_path, options):
     expected = np.asarray(model(x, training=False))
     numpy_model = NumpyGenerator.load(path)
     assert numpy_model.input_shape == (None, 128, 128, 1)
-    np.testing.assert_allclose(numpy_model(x), expected, atol=2e-5)
+    # float32 rounding differs between the two (instance norm's variance most: up to
+    # 3e-5 measured over seeds); one grey level of the exported image is 4e-3.
+    np.testing.assert_allclose(numpy_model(x), expected, atol=1e-4)
     assert np.abs(expected).max() > 0.05  # not a trivially zero output
 
 
