@@ -44,8 +44,10 @@ ABLATION = [
      ["--dropout", "0.5", *PLAIN]),
     ("hole weight 10, G widths x4", "strong-baseline",
      ["--generator-filters", "16", "32", "64", "128", "128", *PLAIN]),
-    ("best (hole weight 10, G widths x4, EMA 0.999)", "best", []),
-    ("best + brightness/contrast jitter 0.1", "best", ["--jitter", "0.1"]),
+    ("hole weight 10, G widths x4, EMA 0.999 (best without jitter)", "best",
+     ["--jitter", "0"]),
+    ("best: + brightness/contrast jitter 0.1", "best", []),
+    ("best with jitter 0.2", "best", ["--jitter", "0.2"]),
 ]
 
 
