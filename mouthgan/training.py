@@ -95,7 +95,7 @@ def draw_batch(images, config, seed_generator):
     real, white, and the hole mask when used), with replacement across steps as in the
     handout; under ``--flip`` each pair is mirrored left-right with probability 1/2
     (faces are near-symmetric). ``--shift`` and ``--jitter`` change the real face and
-    paint the white one anew from it (they need the mask: ``uses_masks``).
+    paint the white one anew from it (they need the mask: ``training_images``).
     """
     n = tf.shape(images[0])[0]
     index = keras.random.randint((config.batch_size,), 0, n, seed=seed_generator)
@@ -114,9 +114,19 @@ def draw_batch(images, config, seed_generator):
     return batch
 
 
-def uses_masks(config):
-    """Whether the training batches carry each image's hole mask."""
-    return config.hole_weight != 1.0 or bool(config.shift) or bool(config.jitter)
+def training_images(real, white, config):
+    """The arrays ``draw_batch`` draws from, held in memory as tensors: real and white
+    in the model's range, and each image's hole mask when the hole weight or the
+    augmentation needs it."""
+    images = [tf.constant(to_model_range(real)), tf.constant(to_model_range(white))]
+    if config.hole_weight != 1.0 or config.shift or config.jitter:
+        images.append(tf.constant(hole_masks(white)))
+    return images
+
+
+def pixel_weights(hole, hole_weight):
+    """Reconstruction weight per pixel: ``hole_weight`` inside the hole, 1 outside."""
+    return 1.0 + (hole_weight - 1.0) * hole
 
 
 def random_shift(images, max_shift, seed_generator):
@@ -180,9 +190,7 @@ class Pix2Pix(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.config = config
-        self.images = [tf.constant(to_model_range(real)), tf.constant(to_model_range(white))]
-        if uses_masks(config):
-            self.images.append(tf.constant(hole_masks(white)))
+        self.images = training_images(real, white, config)
         self.seed_generator = keras.random.SeedGenerator(config.seed)
         self.patch = patch_shape(discriminator)
         self.ema_generator = None
@@ -211,7 +219,7 @@ class Pix2Pix(keras.Model):
         G, D = self.generator, self.discriminator
         real, white = tf.convert_to_tensor(real), tf.convert_to_tensor(white)
         weights = (None if hole is None or self.config.hole_weight == 1.0
-                   else 1.0 + (self.config.hole_weight - 1.0) * hole)
+                   else pixel_weights(hole, self.config.hole_weight))
         w_adv, w_l1 = self.config.loss_weights
         ones = tf.ones((tf.shape(real)[0],) + self.patch)
         zeros = tf.zeros_like(ones)
@@ -269,9 +277,7 @@ class HandoutLoop:
 
     def __init__(self, generator, discriminator, real, white, config):
         self.generator, self.discriminator, self.config = generator, discriminator, config
-        self.images = [tf.constant(to_model_range(real)), tf.constant(to_model_range(white))]
-        if uses_masks(config):
-            self.images.append(tf.constant(hole_masks(white)))
+        self.images = training_images(real, white, config)
         self.ema_generator = None
         compile_discriminator(discriminator, learning_rate(config, d_updates_per_step(config)),
                               config.beta_1)
@@ -314,9 +320,8 @@ class HandoutLoop:
             # Per-pixel weights of the MAE; Keras divides the weighted sum by the pixel
             # count, so dividing the weights by their mean gives the fused engine's
             # sum(w * error) / sum(w).
-            pixel_weights = 1.0 + (self.config.hole_weight - 1.0) * hole[..., 0]
-            weights = [np.ones(ones.shape[:-1], np.float32),
-                       pixel_weights / pixel_weights.mean()]
+            per_pixel = pixel_weights(hole[..., 0], self.config.hole_weight)
+            weights = [np.ones(ones.shape[:-1], np.float32), per_pixel / per_pixel.mean()]
         g = AM.train_on_batch([real, white], [ones, real], sample_weight=weights,
                               return_dict=True)
         # Keras 3 reports per-output losses unweighted, under the inner models' names.

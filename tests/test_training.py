@@ -284,16 +284,14 @@ def test_random_shift_translates_each_image_within_the_limit():
 
 def test_shift_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
     import keras
-    import tensorflow as tf
 
     from mouthgan.data import to_model_range
-    from mouthgan.training import draw_batch, hole_masks
+    from mouthgan.training import draw_batch, training_images
 
     train_split = load_dataset(tiny_data).train
-    images = [tf.constant(to_model_range(train_split.real)),
-              tf.constant(to_model_range(train_split.white)),
-              tf.constant(hole_masks(train_split.white))]
     config = tiny_config(tiny_data, batch_size=12, shift=4, jitter=0.2)
+    images = training_images(train_split.real, train_split.white, config)
+    assert len(images) == 3  # the augmentation brings the hole masks
     real, white, hole = (x.numpy() for x in draw_batch(images, config,
                                                        keras.random.SeedGenerator(0)))
     inside = hole > 0.5
