@@ -174,7 +174,7 @@ def load_generator(path="runs/latest", runtime="keras"):
         except UnsupportedModel as exc:
             if runtime == "numpy":
                 raise MouthganError(f"{path}: cannot run without Keras ({exc})")
-            print(f"note: {path}: {exc} has no NumPy path; using Keras", file=sys.stderr)
+            print(f"note: {path}: no NumPy path ({exc}); using Keras", file=sys.stderr)
     elif runtime == "numpy":
         raise MouthganError(f"{path}: not a .keras file (a zip archive)")
 

@@ -75,7 +75,7 @@ def test_unknown_layer_falls_back_to_keras(tmp_path, capsys):
         NumpyGenerator.load(path)
     model = load_generator(path, runtime="auto")
     assert isinstance(model, keras.Model)
-    assert "Conv2DTranspose has no NumPy path; using Keras" in capsys.readouterr().err
+    assert "no NumPy path (layer type Conv2DTranspose); using Keras" in capsys.readouterr().err
     with pytest.raises(MouthganError, match="cannot run without Keras"):
         load_generator(path, runtime="numpy")
 
