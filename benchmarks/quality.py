@@ -48,7 +48,6 @@ ABLATION = [
      ["--jitter", "0"]),
     ("best: + brightness/contrast jitter 0.1", "best", []),
     ("best with jitter 0.2", "best", ["--jitter", "0.2"]),
-    ("best with linear learning-rate decay", "best", ["--lr-decay", "linear"]),
 ]
 
 
