@@ -10,7 +10,6 @@ its first convolution has 3x4x4x4 instead of 1x4x4x4 weights, +128.
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import layers
 
