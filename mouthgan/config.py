@@ -170,7 +170,9 @@ def add_flags(parser, config_class=None, skip=()):
             continue
         meta.setdefault("type", type(default))
         shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
-        parser.add_argument(flag, default=None, help=f"{help_text} (default: {shown})", **meta)
+        if shown != "":  # an empty default (run_dir) is explained by the help text itself
+            help_text = f"{help_text} (default: {shown})"
+        parser.add_argument(flag, default=None, help=help_text, **meta)
     return parser
 
 

@@ -23,9 +23,9 @@ RESUMABLE_FLAGS = ("steps", "sample_every", "eval_every", "checkpoint_every")
 def parse_args(argv=None):
     from mouthgan.config import add_flags
 
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # No ArgumentDefaultsHelpFormatter: the flags default to None (so that a preset can
+    # tell what the user set) and add_flags writes the real default into each help text.
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_flags(parser)
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue this run from its last checkpoint (its own settings; "

@@ -41,3 +41,18 @@ def test_the_default_runs_on_either_engine():
     assert resolve("strong-baseline", engine="handout").validate().hole_weight == 10.0
     with pytest.raises(MouthganError, match="only the fused engine supports --ema"):
         resolve("best", engine="handout").validate()
+
+
+def test_train_help_states_each_default_once(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+    spec = importlib.util.spec_from_file_location("train_script", script)
+    train_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_script)
+    with pytest.raises(SystemExit):
+        train_script.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "(default: 3000)" in text  # --steps, from the one source of defaults
+    assert "(default: None)" not in text and "(default: )" not in text
