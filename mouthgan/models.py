@@ -27,10 +27,46 @@ BN_MOMENTUM = 0.8
 LEAKY_SLOPE = 0.2  # "LeakyReLU over ReLU" in the encoder and D, as the handout recommends
 
 
+@keras.saving.register_keras_serializable(package="mouthgan")
+class FusedBatchNormalization(layers.BatchNormalization):
+    """Keras's ``BatchNormalization`` (same weights, same mathematics, same moving-average
+    rule), computed by TensorFlow's fused kernel.
+
+    Why: Keras 3 normalises with separate moments / subtract / multiply ops, and their
+    gradients are as many more: on this CPU, over the generator's large thin tensors
+    (e.g. 32x64x64x4), that is 2-3x the time of the one fused op, ~15% of a training
+    step. Channels-last only (``axis=-1``); anything else is left to Keras's code.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if mask is not None or self.axis != -1 or self.renorm or self.synchronized:
+            return super().call(inputs, training=training, mask=mask)
+        x = tf.cast(inputs, "float32")  # as Keras does: statistics in float32
+        gamma = self.gamma if self.scale else tf.ones(x.shape[-1])
+        beta = self.beta if self.center else tf.zeros(x.shape[-1])
+        if training and self.trainable:
+            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                x, gamma, beta, epsilon=self.epsilon, is_training=True)
+            # The fused op returns the unbiased (n - 1) variance; Keras averages the
+            # biased one, and so do we, so that both layers hold the same statistics.
+            n = tf.cast(tf.size(x) // tf.shape(x)[-1], "float32")
+            variance = variance * ((n - 1.0) / n)
+            self.moving_mean.assign(self.moving_mean * self.momentum
+                                    + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum
+                                        + variance * (1.0 - self.momentum))
+        else:
+            # Inference mode, and a frozen layer (Keras 3's rule, see training.py).
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                x, gamma, beta, mean=self.moving_mean, variance=self.moving_variance,
+                epsilon=self.epsilon, is_training=False)
+        return tf.cast(y, self.compute_dtype)
+
+
 def normalization(kind, name):
     """'batch' (the handout's), 'instance' (pix2pix's test-time trick), or None."""
     if kind == "batch":
-        return layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
+        return FusedBatchNormalization(momentum=BN_MOMENTUM, name=name)
     if kind == "instance":
         # GroupNormalization with one group per channel is instance normalisation.
         return layers.GroupNormalization(groups=-1, name=name)

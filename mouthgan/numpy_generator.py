@@ -138,7 +138,7 @@ def _layer_function(class_name, config, weights):
             raise UnsupportedModel(f"{config['name']}: interpolation")
         rows, cols = config["size"]
         return lambda x: x.repeat(rows, axis=1).repeat(cols, axis=2)
-    if class_name == "BatchNormalization":
+    if class_name in ("BatchNormalization", "FusedBatchNormalization"):
         if config.get("axis") not in (-1, 3, [-1], [3]):
             raise UnsupportedModel(f"{config['name']}: axis {config.get('axis')}")
         center, scale = config.get("center", True), config.get("scale", True)

@@ -1,5 +1,6 @@
 """The handout's networks, exactly, and the Keras 3 freeze pitfall."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -24,7 +25,7 @@ def test_layer_settings_are_the_handouts():
     assert [c.strides for c in convs] == [(2, 2)] * 5 + [(1, 1)] * 5
     assert all(c.kernel_size == (4, 4) and c.padding == "same" for c in convs)
     assert sum(l.__class__.__name__ == "UpSampling2D" for l in generator.layers) == 5
-    assert sum(l.__class__.__name__ == "BatchNormalization" for l in generator.layers) == 8
+    assert sum(isinstance(l, keras.layers.BatchNormalization) for l in generator.layers) == 8
     # The default builds each "UpSampling2D + Conv2D" pair as one UpSampleConv2D.
     fast = build_generator()
     upconvs = [l for l in fast.layers if isinstance(l, UpSampleConv2D)]
@@ -118,3 +119,37 @@ def test_fast_generator_computes_the_handouts_generator(tmp_path):
     fast.save(tmp_path / "g.keras")  # the custom layer saves and loads by name
     loaded = keras.models.load_model(tmp_path / "g.keras")
     np.testing.assert_allclose(loaded(white), fast(white), atol=1e-6)
+
+
+@pytest.mark.parametrize("training,trainable", [(True, True), (False, True), (True, False)])
+def test_fused_batch_norm_is_keras_batch_norm(training, trainable):
+    """Same outputs, gradients and moving statistics as Keras's layer, in training mode,
+    inference mode, and frozen (which Keras 3 runs in inference mode)."""
+    import keras
+    import tensorflow as tf
+
+    from mouthgan.models import BN_MOMENTUM, FusedBatchNormalization
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(2.0, 3.0, (8, 6, 5, 4)).astype("float32"))
+    upstream = tf.constant(rng.normal(size=(8, 6, 5, 4)).astype("float32"))
+    start = [rng.uniform(0.5, 2, 4).astype("float32") for _ in range(4)]
+    results = []
+    for layer in (FusedBatchNormalization(momentum=BN_MOMENTUM),
+                  keras.layers.BatchNormalization(momentum=BN_MOMENTUM)):
+        layer.build(x.shape)
+        layer.set_weights(start)
+        layer.trainable = trainable
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=training)
+            loss = tf.reduce_sum(y * upstream)
+        grads = tape.gradient(loss, [x] + layer.trainable_weights)
+        results.append([y, *grads, layer.moving_mean, layer.moving_variance])
+    ours, theirs = results
+    assert len(ours) == len(theirs) == (6 if trainable else 4)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
+    # the statistics move in a training step only
+    moved = not np.allclose(np.asarray(ours[-2]), start[2])
+    assert moved == (training and trainable)

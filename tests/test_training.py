@@ -282,6 +282,32 @@ def test_random_shift_translates_each_image_within_the_limit():
     assert len(set(offsets)) > 3  # each image draws its own
 
 
+def test_flip_draws_stored_pairs_or_their_mirrors(tiny_data):
+    import keras
+
+    from mouthgan.data import to_model_range
+    from mouthgan.training import draw_batch, hole_masks, training_images
+
+    train_split = load_dataset(tiny_data).train
+    config = tiny_config(tiny_data, batch_size=40, flip=True, hole_weight=10.0)
+    images = training_images(train_split.real, train_split.white, config)
+    stored = [to_model_range(train_split.real), to_model_range(train_split.white),
+              hole_masks(train_split.white)]
+    real, white, hole = (x.numpy() for x in draw_batch(images, config,
+                                                       keras.random.SeedGenerator(0)))
+    mirrored = 0
+    for r, w, h in zip(real, white, hole):
+        i = next(i for i, s in enumerate(stored[0])
+                 if np.array_equal(r, s) or np.array_equal(r, s[:, ::-1]))
+        flipped = not np.array_equal(r, stored[0][i])
+        mirrored += flipped
+        # one decision per pair: white and hole mirrored with the real face
+        expect = [s[i][:, ::-1] if flipped else s[i] for s in stored[1:]]
+        np.testing.assert_array_equal(w, expect[0])
+        np.testing.assert_array_equal(h, expect[1])
+    assert 5 < mirrored < 35  # each pair flips with probability 1/2
+
+
 def test_shift_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
     import keras
 
