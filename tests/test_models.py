@@ -153,3 +153,13 @@ def test_fused_batch_norm_is_keras_batch_norm(training, trainable):
     # the statistics move in a training step only
     moved = not np.allclose(np.asarray(ours[-2]), start[2])
     assert moved == (training and trainable)
+
+
+def test_interleave_phases_is_depth_to_space():
+    import tensorflow as tf
+
+    from mouthgan.models import interleave_phases
+
+    y = np.random.default_rng(1).normal(size=(2, 3, 5, 4 * 3)).astype("float32")
+    np.testing.assert_array_equal(interleave_phases(tf.constant(y), 3),
+                                  tf.nn.depth_to_space(y, 2))
