@@ -53,6 +53,8 @@ def layer_rows(model):
             continue
         if kind == "UpSampleConv2D":
             kind = "UpSampling2D(2) + Conv2D"  # one layer, the same mathematics
+        if kind == "ConcatConv2D":
+            kind = "Concatenate + Conv2D"  # one layer, the same mathematics
         if kind == "FusedBatchNormalization":
             kind = "BatchNormalization"  # Keras's, computed by the fused kernel
         activation = ""

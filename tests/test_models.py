@@ -31,7 +31,8 @@ def test_layer_settings_are_the_handouts():
     upconvs = [l for l in fast.layers if isinstance(l, UpSampleConv2D)]
     assert [l.filters for l in upconvs] == [32, 16, 8, 4, 1]
     assert [l.kernel.shape[:2] for l in upconvs] == [(4, 4)] * 5
-    d_convs = [l for l in build_discriminator().layers if l.__class__.__name__ == "Conv2D"]
+    d_convs = [l for l in build_discriminator().layers if hasattr(l, "filters")]
+    assert [c.strides for c in d_convs] == [(2, 2)] * 4 + [(1, 1)]
     assert [c.filters for c in d_convs] == [4, 8, 16, 32, 1]
 
 
@@ -163,3 +164,37 @@ def test_interleave_phases_is_depth_to_space():
     y = np.random.default_rng(1).normal(size=(2, 3, 5, 4 * 3)).astype("float32")
     np.testing.assert_array_equal(interleave_phases(tf.constant(y), 3),
                                   tf.nn.depth_to_space(y, 2))
+
+
+def test_concat_conv_equals_concatenate_then_conv(tmp_path):
+    import tensorflow as tf
+
+    from mouthgan.models import ConcatConv2D
+
+    rng = np.random.default_rng(2)
+    image, white = (tf.constant(rng.normal(size=(2, 16, 12, c)).astype("float32"))
+                    for c in (1, 2))
+    fused = ConcatConv2D(3, 4, strides=2)
+    literal = keras.layers.Conv2D(3, 4, strides=2, padding="same")
+    fused.build([image.shape, white.shape])
+    literal.build((None, 16, 12, 3))
+    fused.bias.assign(np.array([0.1, -0.2, 0.3], "float32"))
+    literal.set_weights(fused.get_weights())
+    upstream = tf.constant(rng.normal(size=(2, 8, 6, 3)).astype("float32"))
+    results = []
+    for run in (lambda: fused([image, white]),
+                lambda: literal(keras.layers.Concatenate()([image, white]))):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            y = run()
+            loss = tf.reduce_sum(y * upstream)
+        layer = fused if not results else literal
+        results.append([y, *tape.gradient(loss, [image, layer.kernel, layer.bias])])
+    assert results[0][0].shape == (2, 8, 6, 3)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    discriminator = build_discriminator(image_size=32)
+    discriminator.save(tmp_path / "d.keras")
+    loaded = keras.models.load_model(tmp_path / "d.keras")
+    pair = [np.zeros((1, 32, 32, 1), "float32")] * 2
+    np.testing.assert_allclose(loaded(pair), discriminator(pair), atol=1e-6)  # by name
