@@ -389,11 +389,27 @@ def find_checkpoint(run_dir):
     return None
 
 
+def load_weights_by_layer_name(model, path):
+    """Set each layer's weights from the layer of the same name in the saved model.
+
+    Not ``model.load_weights``: that matches layers by class, so a checkpoint written
+    before a layer changed class (Keras's BatchNormalization before
+    ``FusedBatchNormalization``, D's Concatenate + Conv2D before ``ConcatConv2D``)
+    would not load, although every weight has the same name, shape and meaning.
+    """
+    saved = {layer.name: layer for layer in keras.models.load_model(path, compile=False).layers}
+    for layer in model.layers:
+        if layer.weights:
+            if layer.name not in saved:
+                raise KeyError(f"no layer {layer.name!r} in {Path(path).name}")
+            layer.set_weights(saved[layer.name].get_weights())
+
+
 def load_checkpoint(engine, folder):
     folder = Path(folder)
     try:
-        engine.generator.load_weights(folder / "generator.keras")
-        engine.discriminator.load_weights(folder / "discriminator.keras")
+        load_weights_by_layer_name(engine.generator, folder / "generator.keras")
+        load_weights_by_layer_name(engine.discriminator, folder / "discriminator.keras")
         with np.load(folder / "state.npz") as arrays:
             for group, variables in training_state(engine).items():
                 for i, v in enumerate(variables):

@@ -182,6 +182,43 @@ def test_resume_of_a_broken_run_directory(tiny_data, tmp_path):
     assert result.returncode == 2 and "no checkpoint to resume from" in result.stderr
 
 
+def test_a_checkpoint_from_before_the_fused_layers_loads_by_layer_name(tmp_path, monkeypatch):
+    """Checkpoints written with Keras's BatchNormalization and D's Concatenate + Conv2D
+    (mouthgan before the speed work) resume: same layer names, same weights."""
+    import keras
+    from keras import layers
+
+    from mouthgan import models
+    from mouthgan.training import load_weights_by_layer_name
+
+    def keras_batch_norm(kind, name):
+        return kind and layers.BatchNormalization(momentum=models.BN_MOMENTUM, name=name)
+
+    monkeypatch.setattr(models, "normalization", keras_batch_norm)
+    old_generator = models.build_generator()
+    image, white = keras.Input((128, 128, 1)), keras.Input((128, 128, 1))
+    x = layers.Concatenate(name="pair")([image, white])
+    for i, f in enumerate(models.DISCRIMINATOR_FILTERS, 1):
+        x = models.downsample(x, f, f"disc{i}", norm=None if i == 1 else "batch")
+    x = layers.Conv2D(1, 4, padding="same", name="patch_scores")(x)
+    old_discriminator = keras.Model([image, white], x)
+    rng = np.random.default_rng(0)
+    for model in (old_generator, old_discriminator):
+        model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32")
+                           for w in model.get_weights()])
+        model.save(tmp_path / f"{model.name}.keras")
+    monkeypatch.undo()
+
+    for old, new in ((old_generator, models.build_generator()),
+                     (old_discriminator, models.build_discriminator())):
+        load_weights_by_layer_name(new, tmp_path / f"{old.name}.keras")
+        for a, b in zip(old.get_weights(), new.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(KeyError):  # a file of another network is refused
+        load_weights_by_layer_name(models.build_generator(),
+                                   tmp_path / f"{old_discriminator.name}.keras")
+
+
 def start_long_run(data, run_dir, ready, checkpoint_every, sample_every):
     """Start a practically endless training run; return once ``ready()`` holds."""
     process = subprocess.Popen(
