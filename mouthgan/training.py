@@ -30,7 +30,6 @@ import tensorflow as tf
 
 from mouthgan import MouthganError, __version__
 from mouthgan.config import TrainConfig
-from mouthgan.data import to_model_range
 from mouthgan import metrics
 from mouthgan.inpaint import find_holes, paste, restore
 from mouthgan.metrics import rmse
@@ -104,7 +103,9 @@ def draw_batch(images, config, seed_generator):
     if config.flip:
         flip = keras.random.uniform((config.batch_size,), seed=seed_generator) < 0.5
         index = index + n * tf.cast(flip, index.dtype)
-    batch = [tf.gather(x, index) for x in images]
+    real, white, *hole = [tf.gather(x, index) for x in images]
+    batch = [to_model_range_tf(real), to_model_range_tf(white)] + [tf.cast(h, tf.float32)
+                                                                  for h in hole]
     if config.shift or config.jitter:
         real, _, hole = batch
         if config.shift:
@@ -116,15 +117,22 @@ def draw_batch(images, config, seed_generator):
     return batch
 
 
+def to_model_range_tf(images_uint8):
+    """``data.to_model_range`` inside the step: the same float32 operations, the same
+    values."""
+    return tf.cast(images_uint8, tf.float32) / 127.5 - 1.0
+
+
 def training_images(real, white, config):
-    """The arrays ``draw_batch`` draws from, held in memory as tensors: real and white
-    in the model's range, and each image's hole mask when the hole weight or the
-    augmentation needs it. Under ``--flip`` the mirrored images follow the originals
-    (twice the memory, ~45 MB per array): a flip is then a choice of row, where
-    mirroring and selecting inside the step cost ~10 ms per step on this CPU."""
-    images = [to_model_range(real), to_model_range(white)]
+    """The arrays ``draw_batch`` draws from, held in memory as uint8 tensors (N, H, W, 1):
+    real and white, and each image's hole mask (0/1) when the hole weight or the
+    augmentation needs it; the drawn batch is converted to the model's range. Under
+    ``--flip`` the mirrored images follow the originals: a flip is then a choice of
+    row, where mirroring and selecting inside the step cost ~10 ms a step on this CPU."""
+    images = [np.asarray(real, np.uint8), np.asarray(white, np.uint8)]
     if config.hole_weight != 1.0 or config.shift or config.jitter:
-        images.append(hole_masks(white))
+        images.append(hole_masks(images[1]))
+    images = [x[..., None] if x.ndim == 3 else x for x in images]
     if config.flip:
         images = [np.concatenate([x, x[:, :, ::-1]]) for x in images]
     return [tf.constant(x) for x in images]
@@ -169,8 +177,8 @@ def reconstruction_loss(real, fake, weights, kind="l1"):
 
 
 def hole_masks(white_uint8):
-    """1 inside each image's white hole, 0 elsewhere: (n, H, W, 1) float32."""
-    return find_holes(np.asarray(white_uint8))[..., None].astype(np.float32)
+    """1 inside each image's white hole, 0 elsewhere: (n, H, W, 1) uint8."""
+    return find_holes(np.asarray(white_uint8))[..., None].astype(np.uint8)
 
 
 def update_ema(average, model, decay, step):
