@@ -48,6 +48,9 @@ ABLATION = [
      ["--jitter", "0"]),
     ("best: + brightness/contrast jitter 0.1", "best", []),
     ("best with jitter 0.2", "best", ["--jitter", "0.2"]),
+    ("best with pix2pix's linear learning-rate decay", "best", ["--lr-decay", "linear"]),
+    ("best with L2 x1000 instead of L1 x100", "best",
+     ["--reconstruction", "l2", "--loss-weights", "1", "1000"]),
 ]
 
 
