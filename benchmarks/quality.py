@@ -51,6 +51,9 @@ ABLATION = [
     ("best with pix2pix's linear learning-rate decay", "best", ["--lr-decay", "linear"]),
     ("best with L2 x1000 instead of L1 x100", "best",
      ["--reconstruction", "l2", "--loss-weights", "1", "1000"]),
+    ("best with instance instead of batch normalisation", "best", ["--norm", "instance"]),
+    ("best with a sixth level (bottleneck 2x2)", "best",
+     ["--generator-filters", "16", "32", "64", "128", "128", "128"]),
 ]
 
 
