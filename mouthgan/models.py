@@ -163,9 +163,8 @@ class ConcatConv2D(layers.Layer):
 
     def build(self, input_shapes):
         self.channels = [shape[-1] for shape in input_shapes]
-        self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (sum(self.channels),
-                                                                          self.filters),
-                                      initializer="glorot_uniform")
+        shape = self.kernel_size + (sum(self.channels), self.filters)
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer="glorot_uniform")
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
     def call(self, inputs):
