@@ -180,6 +180,13 @@ def test_resume_of_a_broken_run_directory(tiny_data, tmp_path):
         {"config": json.loads(resolve(data=str(tiny_data), batch_size=4).to_json())}))
     result = run_train("--resume", run_dir)
     assert result.returncode == 2 and "no checkpoint to resume from" in result.stderr
+    checkpoint = run_dir / "checkpoint"  # a checkpoint whose model file is not a .keras
+    checkpoint.mkdir()
+    (checkpoint / "step.json").write_text('{"step": 2}')
+    (checkpoint / "generator.keras").write_bytes(b"PK\x03\x04 not a zip")
+    result = run_train("--resume", run_dir)
+    assert result.returncode == 2 and "broken checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_checkpoint_from_before_the_fused_layers_loads_by_layer_name(tmp_path, monkeypatch):
