@@ -98,8 +98,8 @@ class UpSampleConv2D(layers.Layer):
     3x3 neighbourhood of the small input, with the 4x4 kernel's taps summed by which
     source pixel they land on, and there are four such "phases" (even/odd row, column).
     So: build the four 3x3 phase kernels from the 4x4 kernel, convolve the small input
-    once with all of them (4 x filters outputs), and interleave the phases with
-    ``depth_to_space``. Same weights (a 4x4 kernel and a bias, the parameter count of
+    once with all of them (4 x filters outputs), and interleave the phases as
+    ``depth_to_space`` would (``interleave_phases``). Same weights (a 4x4 kernel and a bias, the parameter count of
     ``Conv2D``), same results up to float rounding (``tests/test_models.py``), ~3x
     faster. ``build_generator(literal_upsampling=True)`` builds the two layers instead.
     """
@@ -123,7 +123,7 @@ class UpSampleConv2D(layers.Layer):
         phases = tf.matmul(tf.cast(self.phase_matrix, self.compute_dtype),
                            tf.reshape(self.kernel, (k * k, -1)))
         # (3, 3, 2, 2, in, out) -> (3, 3, in, 4 * out): phase-major output channels, the
-        # order depth_to_space reads them in.
+        # order interleave_phases (like depth_to_space) reads them in.
         phases = tf.reshape(phases, (3, 3, 2, 2, channels, self.filters))
         phases = tf.reshape(tf.transpose(phases, (0, 1, 4, 2, 3, 5)),
                             (3, 3, channels, 4 * self.filters))
