@@ -99,9 +99,9 @@ class UpSampleConv2D(layers.Layer):
     source pixel they land on, and there are four such "phases" (even/odd row, column).
     So: build the four 3x3 phase kernels from the 4x4 kernel, convolve the small input
     once with all of them (4 x filters outputs), and interleave the phases as
-    ``depth_to_space`` would (``interleave_phases``). Same weights (a 4x4 kernel and a bias, the parameter count of
-    ``Conv2D``), same results up to float rounding (``tests/test_models.py``), ~3x
-    faster. ``build_generator(literal_upsampling=True)`` builds the two layers instead.
+    ``depth_to_space`` would (``interleave_phases``). Same weights (a 4x4 kernel and a
+    bias, the parameter count of ``Conv2D``), same results up to float rounding
+    (``tests/test_models.py``), ~3x faster. ``build_generator(literal_upsampling=True)`` builds the two layers instead.
     """
 
     def __init__(self, filters, kernel_size=4, activation=None, **kwargs):
