@@ -101,7 +101,8 @@ class UpSampleConv2D(layers.Layer):
     once with all of them (4 x filters outputs), and interleave the phases as
     ``depth_to_space`` would (``interleave_phases``). Same weights (a 4x4 kernel and a
     bias, the parameter count of ``Conv2D``), same results up to float rounding
-    (``tests/test_models.py``), ~3x faster. ``build_generator(literal_upsampling=True)`` builds the two layers instead.
+    (``tests/test_models.py``), ~3x faster. ``build_generator(literal_upsampling=True)``
+    builds the two layers instead.
     """
 
     def __init__(self, filters, kernel_size=4, activation=None, **kwargs):
