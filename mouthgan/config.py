@@ -65,6 +65,9 @@ class TrainConfig:
                     "mouth positions for the 700 faces; 0 = off")
     jitter: float = _f(0.0, "random brightness and contrast of each training face, up to "
                        "this fraction (e.g. 0.1), the hole painted white again; 0 = off")
+    erase: int = _f(0, "paint a white rectangle of up to N x N pixels at a random place "
+                    "in each training input (the target keeps the face): G also practises "
+                    "filling in other parts of faces; 0 = off")
     flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "
                             "and the mirrored restoration of its mirror image")
     sample_every: int = _f(500, "write a [prediction, real, white] grid every N steps")
@@ -103,9 +106,12 @@ class TrainConfig:
             problems.append(f"--shift must be in 0..16 pixels, got {self.shift}")
         if not 0 <= self.jitter < 1:
             problems.append(f"--jitter must be in [0, 1), got {self.jitter}")
+        if not 0 <= self.erase <= 64:
+            problems.append(f"--erase must be in 0..64 pixels, got {self.erase}")
         if self.engine == "handout":
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
-                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0))
+                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0),
+                           ("erase", 0))
                           if getattr(self, name) != literal]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "

@@ -94,7 +94,8 @@ def draw_batch(images, config, seed_generator):
     real, white, and the hole mask when used), with replacement across steps as in the
     handout; under ``--flip`` each pair is mirrored left-right with probability 1/2
     (faces are near-symmetric). ``--shift`` and ``--jitter`` change the real face and
-    paint the white one anew from it (they need the mask: ``training_images``).
+    paint the white one anew from it (they need the mask: ``training_images``);
+    ``--erase`` paints one more white rectangle into the input only.
     """
     n = tf.shape(images[0])[0]
     if config.flip:
@@ -114,6 +115,10 @@ def draw_batch(images, config, seed_generator):
             real = random_brightness_contrast(real, config.jitter, seed_generator)
         # The hole stays where the data put it; the face under it has moved or changed.
         batch = [real, tf.where(hole > 0.5, 1.0, real), hole]
+    if config.erase:
+        real, white, *hole = batch
+        erased = random_rectangles(tf.shape(white), config.erase, seed_generator)
+        batch = [real, tf.where(erased, 1.0, white)] + hole
     return batch
 
 
@@ -153,6 +158,20 @@ def random_shift(images, max_shift, seed_generator):
     cols = offsets[:, 1:] + tf.range(width)[None]  # (batch, W)
     rows_taken = tf.gather(padded, rows, axis=1, batch_dims=1)
     return tf.gather(rows_taken, cols, axis=2, batch_dims=1)
+
+
+def random_rectangles(shape, max_size, seed_generator):
+    """A boolean mask of ``shape`` (b, H, W, 1): one rectangle per image, each side drawn
+    from 1..max_size pixels, at a random place (wholly inside the image)."""
+    batch, height, width = shape[0], shape[1], shape[2]
+    size = keras.random.randint((batch, 2), 1, max_size + 1, seed=seed_generator)
+    corner = keras.random.uniform((batch, 2), seed=seed_generator)
+    top = tf.cast(corner[:, :1] * tf.cast(height - size[:, :1] + 1, tf.float32), tf.int32)
+    left = tf.cast(corner[:, 1:] * tf.cast(width - size[:, 1:] + 1, tf.float32), tf.int32)
+    rows, cols = tf.range(height)[None], tf.range(width)[None]  # (1, H), (1, W)
+    in_rows = (rows >= top) & (rows < top + size[:, :1])  # (batch, H)
+    in_cols = (cols >= left) & (cols < left + size[:, 1:])  # (batch, W)
+    return (in_rows[:, :, None] & in_cols[:, None, :])[..., None]
 
 
 def random_brightness_contrast(images, strength, seed_generator):

@@ -105,7 +105,7 @@ def test_run_directory_contents(tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2"},
-                                    {"shift": 3, "jitter": 0.2}])
+                                    {"shift": 3, "jitter": 0.2, "erase": 10}])
 def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True, **levers)
@@ -371,6 +371,32 @@ def test_shift_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
     stored = to_model_range(train_split.real)
     assert not any(np.array_equal(r, s) for r in real for s in stored)
     assert real.min() >= -1.0 and real.max() <= 1.0
+
+
+def test_erase_paints_one_white_rectangle_into_the_input_only(tiny_data):
+    import keras
+
+    from mouthgan.training import draw_batch, training_images
+
+    train_split = load_dataset(tiny_data).train
+    plain = tiny_config(tiny_data, batch_size=16)
+    config = replace(plain, erase=20)
+    images = training_images(train_split.real, train_split.white, config)
+    real, white = (x.numpy() for x in draw_batch(images, config, keras.random.SeedGenerator(3)))
+    # the same draw without the lever: the same rows, the targets untouched
+    expect_real, expect_white = (x.numpy() for x in draw_batch(
+        images, plain, keras.random.SeedGenerator(3)))
+    np.testing.assert_array_equal(real, expect_real)
+    changed = white != expect_white
+    assert np.all(white[changed] == 1.0)
+    sizes = []
+    for mask in changed[..., 0]:
+        rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+        if len(rows):  # a rectangle on pixels that were white already changes nothing;
+            # the changed pixels fit in one box of at most 20 x 20
+            sizes.append((rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
+    assert len(sizes) >= 12 and max(max(s) for s in sizes) <= 20
+    assert len({s for s in sizes}) > 3  # sizes vary
 
 
 def test_ema_is_what_gets_evaluated_and_saved(tiny_data, tmp_path):
