@@ -295,7 +295,7 @@ def patch_shape(discriminator):
 
 
 def build_adversarial(generator, discriminator, loss_weights=(1.0, 100.0),
-                      learning_rate=2e-4, beta_1=0.5):
+                      learning_rate=2e-4, beta_1=0.5, optimizer=None):
     """The handout's "AM": ``[real, white] -> [D(G(white), white), G(white)]``, compiled.
 
     Losses [MSE, MAE]: the first pushes D's verdict on the fake toward "real" (1), the
@@ -311,7 +311,8 @@ def build_adversarial(generator, discriminator, loss_weights=(1.0, 100.0),
     moving statistics; the fused engine does the same, on purpose.
 
     ``real`` is an input only because the handout's AM takes it; the target of the MAE
-    term is passed to ``train_on_batch`` as usual.
+    term is passed to ``train_on_batch`` as usual. ``optimizer`` replaces the handout's
+    ``Adam(learning_rate, beta_1)`` (the training engines pass the same Adam, fused).
     """
     real = keras.Input(generator.input_shape[1:], name="real")
     white = keras.Input(generator.input_shape[1:], name="white")
@@ -322,16 +323,16 @@ def build_adversarial(generator, discriminator, loss_weights=(1.0, 100.0),
     am.compile(
         loss=["mse", "mae"],
         loss_weights=list(loss_weights),
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
     )
     return am
 
 
-def compile_discriminator(discriminator, learning_rate=2e-4, beta_1=0.5):
+def compile_discriminator(discriminator, learning_rate=2e-4, beta_1=0.5, optimizer=None):
     """D alone: MSE on the patch map (the handout's advice for a conv-ended Patch-GAN)."""
     discriminator.compile(
         loss="mse",
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1),
         metrics=["binary_accuracy"],
     )
     return discriminator
