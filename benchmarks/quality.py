@@ -54,6 +54,8 @@ ABLATION = [
     ("best with instance instead of batch normalisation", "best", ["--norm", "instance"]),
     ("best with a sixth level (bottleneck 2x2)", "best",
      ["--generator-filters", "16", "32", "64", "128", "128", "128"]),
+    ("best with the adversarial loss weighted 0.1 instead of 1", "best",
+     ["--loss-weights", "0.1", "100"]),
 ]
 
 
