@@ -448,11 +448,13 @@ def test_ema_is_what_gets_evaluated_and_saved(tiny_data, tmp_path):
 def test_each_preset_builds_and_trains(tiny_data, tmp_path, preset):
     from mouthgan.config import PRESETS
 
-    config = replace(resolve(preset), data=str(tiny_data), steps=2, batch_size=4,
-                     eval_every=2, sample_every=2, checkpoint_every=2)
+    small = dict(data=str(tiny_data), steps=2, batch_size=4, eval_every=2, sample_every=2,
+                 checkpoint_every=2)
+    config = replace(resolve(preset), **small)
     result = train(config, load_dataset(tiny_data), make_run_dir(tmp_path / preset), verbose=0)
     assert result["steps"] == 2
     saved = json.loads((tmp_path / preset / "config.json").read_text())["config"]
     for name, value in PRESETS[preset].items():  # the run used what the preset says
-        assert saved[name] == (list(value) if isinstance(value, tuple) else value)
+        if name not in small:
+            assert saved[name] == (list(value) if isinstance(value, tuple) else value)
     assert np.isfinite(result["scores"]["validation"]["pasted"]["rmse"])
