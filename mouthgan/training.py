@@ -117,8 +117,7 @@ class FusedAdam(keras.optimizers.Adam):
 def _adam(config, updates_per_step=1):
     # beta_1 = 0.5 (DCGAN, pix2pix, the handout): the default 0.9 lets the two
     # players' momentum overshoot each other.
-    return FusedAdam(learning_rate=learning_rate(config, updates_per_step),
-                                 beta_1=config.beta_1)
+    return FusedAdam(learning_rate=learning_rate(config, updates_per_step), beta_1=config.beta_1)
 
 
 def draw_batch(images, config, seed_generator):
