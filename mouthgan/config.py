@@ -40,6 +40,8 @@ class TrainConfig:
     lr_decay: str = _f("none", "none: constant learning rate; linear: pix2pix's schedule, "
                        "constant for the first half, then linearly to 0",
                        choices=("none", "linear"))
+    weight_decay: float = _f(0.0, "decoupled weight decay of G's kernels per step, as a "
+                             "fraction of the learning rate (AdamW's); 0 = off")
     beta_1: float = _f(0.5, "Adam beta_1; 0.5 as in DCGAN/pix2pix, 0.9 makes GANs oscillate")
     engine: str = _f("fused", "fused: one compiled D+G step; handout: G.predict + "
                      "train_on_batch, literally", choices=("fused", "handout"))
@@ -98,6 +100,8 @@ class TrainConfig:
             problems.append(f"--loss-weights must be >= 0, got {list(self.loss_weights)}")
         if not 0 <= self.dropout < 1:
             problems.append(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.weight_decay < 0:
+            problems.append(f"--weight-decay must be >= 0, got {self.weight_decay}")
         if self.hole_weight <= 0:
             problems.append(f"--hole-weight must be > 0, got {self.hole_weight}")
         if not 0 <= self.ema < 1:

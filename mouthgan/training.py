@@ -114,10 +114,21 @@ class FusedAdam(keras.optimizers.Adam):
             grad=tf.cast(gradient, dtype))
 
 
-def _adam(config, updates_per_step=1):
+def _adam(config, updates_per_step=1, weight_decay=None):
     # beta_1 = 0.5 (DCGAN, pix2pix, the handout): the default 0.9 lets the two
     # players' momentum overshoot each other.
-    return FusedAdam(learning_rate=learning_rate(config, updates_per_step), beta_1=config.beta_1)
+    optimizer = FusedAdam(learning_rate=learning_rate(config, updates_per_step),
+                          beta_1=config.beta_1, weight_decay=weight_decay or None)
+    if weight_decay:
+        # Kernels only, as AdamW is usually used: biases and BatchNorm's scale and
+        # offset set levels, and shrinking them toward 0 is not a simpler model.
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def _g_adam(config):
+    """G's optimizer: the same Adam, with ``--weight-decay`` (G is what overfits)."""
+    return _adam(config, weight_decay=config.weight_decay)
 
 
 def draw_batch(images, config, seed_generator):
@@ -347,7 +358,7 @@ class HandoutLoop:
         compile_discriminator(discriminator, optimizer=_adam(
             config, updates_per_step=d_updates_per_step(config)))
         self.adversarial = build_adversarial(generator, discriminator, config.loss_weights,
-                                             optimizer=_adam(config))
+                                             optimizer=_g_adam(config))
         self.d_optimizer = discriminator.optimizer
         self.g_optimizer = self.adversarial.optimizer
         discriminator.trainable = True
@@ -672,7 +683,7 @@ def make_engine(config, dataset):
         return HandoutLoop(generator, discriminator, train.real, train.white, config)
     engine = Pix2Pix(generator, discriminator, train.real, train.white, config)
     engine.compile(d_optimizer=_adam(config, updates_per_step=d_updates_per_step(config)),
-                   g_optimizer=_adam(config))
+                   g_optimizer=_g_adam(config))
     return engine
 
 

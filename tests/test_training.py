@@ -29,15 +29,16 @@ def weights(model):
     return [w.numpy().copy() for w in model.weights]
 
 
-@pytest.mark.parametrize("flip,d_steps,lr_decay,d_batch,hole_weight", [
-    (False, 1, "none", "separate", 1.0), (True, 2, "linear", "separate", 1.0),
-    (True, 1, "linear", "mixed", 1.0), (True, 1, "none", "separate", 10.0)])
+@pytest.mark.parametrize("flip,d_steps,lr_decay,d_batch,hole_weight,weight_decay", [
+    (False, 1, "none", "separate", 1.0, 0.0), (True, 2, "linear", "separate", 1.0, 0.0),
+    (True, 1, "linear", "mixed", 1.0, 0.0), (True, 1, "none", "separate", 10.0, 50.0)])
 def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_batch,
-                                         hole_weight):
+                                         hole_weight, weight_decay):
     data = load_dataset(tiny_data)
     # steps=3: with linear decay the third update runs at 2/3 of the learning rate
     config = tiny_config(tiny_data, flip=flip, d_steps=d_steps, lr_decay=lr_decay, steps=3,
-                         d_batch=d_batch, hole_weight=hole_weight, engine="fused")
+                         d_batch=d_batch, hole_weight=hole_weight, engine="fused",
+                         weight_decay=weight_decay)
     fused = make_engine(config, data)
     literal = make_engine(replace(config, engine="handout"), data)
     assert isinstance(fused, Pix2Pix) and isinstance(literal, HandoutLoop)
@@ -302,6 +303,33 @@ def test_fused_adam_takes_keras_adams_steps(schedule):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     # the steps moved the weights (five steps of size ~lr each)
     assert np.abs(fused_w[0] - start[0]).max() > 1e-2
+
+
+def test_weight_decay_shrinks_only_the_generators_kernels(tiny_data):
+    import keras
+
+    from mouthgan.training import draw_batch
+
+    data = load_dataset(tiny_data)
+    config = tiny_config(tiny_data, lr=1e-3)
+    plain = make_engine(config, data)
+    decayed = make_engine(replace(config, weight_decay=20.0), data)
+    start = {v.path: v.numpy().copy() for v in decayed.generator.trainable_variables}
+    batch = draw_batch(plain.images, config, keras.random.SeedGenerator(1))
+    plain.update(*batch)
+    decayed.update(*batch)
+    shrunk = 0
+    for p, d in zip(plain.generator.trainable_variables, decayed.generator.trainable_variables):
+        if p.path.endswith("kernel"):
+            # AdamW: w -= lr * decay * w, beside the same Adam step (same gradient)
+            np.testing.assert_allclose(p.numpy() - d.numpy(), 1e-3 * 20.0 * start[d.path],
+                                       rtol=1e-3, atol=1e-6)
+            shrunk += 1
+        else:  # biases, BatchNorm's gamma and beta
+            np.testing.assert_array_equal(p.numpy(), d.numpy())
+    assert shrunk == 10  # G's ten convolutions
+    for a, b in zip(weights(plain.discriminator), weights(decayed.discriminator)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_reconstruction_loss_weighs_the_hole():
