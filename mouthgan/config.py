@@ -53,6 +53,10 @@ class TrainConfig:
                                       nargs="+", type=int)
     norm: str = _f("batch", "normalisation in G and D", choices=("batch", "instance", "none"))
     dropout: float = _f(0.0, "dropout in the generator's decoder blocks")
+    precision: str = _f("float32", "the generator's arithmetic: float32, or mixed_bfloat16 "
+                        "(bfloat16 compute, float32 weights and output layer): ~2x faster "
+                        "for a wide G on CPUs with AMX, slower for the handout's thin one",
+                        choices=("float32", "mixed_bfloat16"))
     literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
                                   "pairs instead of the equivalent, ~2x faster UpSampleConv2D")
     reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "

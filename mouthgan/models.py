@@ -9,6 +9,8 @@ The handout's 77,766 is what a 3-channel generator input gives (``in_channels=3`
 its first convolution has 3x4x4x4 instead of 1x4x4x4 weights, +128.
 """
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras import layers
@@ -194,14 +196,26 @@ def interleave_phases(y, filters):
     return tf.reshape(y, (b, 2 * h, 2 * w, filters))
 
 
-def upsample_conv(x, filters, name, activation=None, literal=False):
+def upsample_conv(x, filters, name, activation=None, literal=False, dtype=None):
     """Double the image and convolve 4x4: the handout's two layers, or the same
     mathematics in one (``UpSampleConv2D``, the default because it is ~3x faster)."""
     if literal:
         x = layers.UpSampling2D(2, name=f"{name}_up")(x)
         return layers.Conv2D(filters, KERNEL, strides=1, padding="same",
-                             activation=activation, name=f"{name}_conv")(x)
-    return UpSampleConv2D(filters, KERNEL, activation=activation, name=f"{name}_upconv")(x)
+                             activation=activation, name=f"{name}_conv", dtype=dtype)(x)
+    return UpSampleConv2D(filters, KERNEL, activation=activation, name=f"{name}_upconv",
+                          dtype=dtype)(x)
+
+
+@contextlib.contextmanager
+def dtype_policy(policy):
+    """Layers created inside get ``policy`` (Keras's global default, restored after)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def upsample(x, skip, filters, name, norm="batch", dropout=0.0, literal=False):
@@ -221,7 +235,7 @@ def upsample(x, skip, filters, name, norm="batch", dropout=0.0, literal=False):
 
 def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channels=1,
                     out_channels=1, norm="batch", dropout=0.0, literal_upsampling=False,
-                    name="generator"):
+                    precision="float32", name="generator"):
     """U-Net: white image (-1..1) -> restored image (-1..1, tanh).
 
     With the defaults, shapes for a batch of 128x128 gray images::
@@ -241,26 +255,34 @@ def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channel
     ``dropout`` applies to the decoder blocks (pix2pix uses 0.5 on its first three).
     Each "up, conv" is one ``UpSampleConv2D`` layer (the same mathematics, faster);
     ``literal_upsampling=True`` builds the handout's ``UpSampling2D`` + ``Conv2D`` pairs.
+
+    ``precision="mixed_bfloat16"`` computes every layer but the last in bfloat16 (weights
+    stay float32, BatchNorm's statistics are float32). Why: on a CPU with AMX, oneDNN
+    runs bfloat16 convolutions on the matrix units, ~2x faster for a wide generator
+    (measured in ``benchmarks/RESULTS.md``); the handout's 4-32-channel layers are too
+    thin to gain. The output layer stays float32 so the restored pixels keep float32's
+    resolution (bfloat16 has 8 bits of mantissa: steps of up to 1/128 near +-1).
     """
     depth = len(filters)
     if image_size % (2 ** depth):
         raise ValueError(f"image_size {image_size} must be divisible by 2**{depth}")
-    white = keras.Input((image_size, image_size, in_channels), name="white")
+    with dtype_policy(precision):
+        white = keras.Input((image_size, image_size, in_channels), name="white")
 
-    skips, x = [], white
-    for i, f in enumerate(filters, 1):
-        x = downsample(x, f, f"enc{i}", norm=None if i == 1 else norm)
-        skips.append(x)
+        skips, x = [], white
+        for i, f in enumerate(filters, 1):
+            x = downsample(x, f, f"enc{i}", norm=None if i == 1 else norm)
+            skips.append(x)
 
-    # Mirror the encoder: decoder block i has the width of encoder block depth-i and is
-    # joined to that block's output.
-    for i, (f, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1])), 1):
-        x = upsample(x, skip, f, f"dec{i}", norm=norm, dropout=dropout,
-                     literal=literal_upsampling)
+        # Mirror the encoder: decoder block i has the width of encoder block depth-i and
+        # is joined to that block's output.
+        for i, (f, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1])), 1):
+            x = upsample(x, skip, f, f"dec{i}", norm=norm, dropout=dropout,
+                         literal=literal_upsampling)
 
-    restored = upsample_conv(x, out_channels, "out", activation="tanh",
-                             literal=literal_upsampling)
-    return keras.Model(white, restored, name=name)
+        restored = upsample_conv(x, out_channels, "out", activation="tanh",
+                                 literal=literal_upsampling, dtype="float32")
+        return keras.Model(white, restored, name=name)
 
 
 def build_discriminator(filters=DISCRIMINATOR_FILTERS, image_size=IMAGE_SIZE, channels=1,

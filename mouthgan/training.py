@@ -45,7 +45,8 @@ def build_models(config):
     keras.utils.set_random_seed(config.seed)
     generator = build_generator(config.generator_filters, norm=config.norm,
                                 dropout=config.dropout,
-                                literal_upsampling=config.literal_upsampling)
+                                literal_upsampling=config.literal_upsampling,
+                                precision=config.precision)
     discriminator = build_discriminator(config.discriminator_filters, norm=config.norm)
     return generator, discriminator
 

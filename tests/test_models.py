@@ -52,6 +52,23 @@ def test_a_larger_unet_is_the_same_builder():
         build_generator(filters=(4,) * 8)  # 128 is not divisible by 2**8
 
 
+def test_mixed_bfloat16_generator_computes_in_bfloat16_but_its_output_layer():
+    fp32 = build_generator(filters=(8, 16, 32, 64, 64))
+    bf16 = build_generator(filters=(8, 16, 32, 64, 64), precision="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"  # the builder restored it
+    assert all(w.dtype == "float32" for w in bf16.weights)  # weights stay float32
+    assert {l.compute_dtype for l in bf16.layers[1:-1]} == {"bfloat16"}
+    assert bf16.layers[-1].compute_dtype == "float32" and bf16.output.dtype == "float32"
+    bf16.set_weights(fp32.get_weights())
+    white = np.random.default_rng(0).uniform(-1, 1, (2, 128, 128, 1)).astype("float32")
+    a = np.asarray(fp32(white, training=False))
+    b = np.asarray(bf16(white, training=False))
+    assert b.dtype == np.float32
+    # the same network to bfloat16's ~3 significant digits, and not bit-equal
+    np.testing.assert_allclose(a, b, atol=0.02)
+    assert np.abs(a - b).max() > 1e-5
+
+
 def _weights(model):
     return [w.numpy().copy() for w in model.weights]
 

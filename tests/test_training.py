@@ -29,16 +29,19 @@ def weights(model):
     return [w.numpy().copy() for w in model.weights]
 
 
-@pytest.mark.parametrize("flip,d_steps,lr_decay,d_batch,hole_weight,weight_decay", [
-    (False, 1, "none", "separate", 1.0, 0.0), (True, 2, "linear", "separate", 1.0, 0.0),
-    (True, 1, "linear", "mixed", 1.0, 0.0), (True, 1, "none", "separate", 10.0, 50.0)])
+@pytest.mark.parametrize("flip,d_steps,lr_decay,d_batch,hole_weight,weight_decay,precision", [
+    (False, 1, "none", "separate", 1.0, 0.0, "float32"),
+    (True, 2, "linear", "separate", 1.0, 0.0, "float32"),
+    (True, 1, "linear", "mixed", 1.0, 0.0, "float32"),
+    (True, 1, "none", "separate", 10.0, 50.0, "float32"),
+    (True, 1, "none", "separate", 10.0, 0.0, "mixed_bfloat16")])
 def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_batch,
-                                         hole_weight, weight_decay):
+                                         hole_weight, weight_decay, precision):
     data = load_dataset(tiny_data)
     # steps=3: with linear decay the third update runs at 2/3 of the learning rate
     config = tiny_config(tiny_data, flip=flip, d_steps=d_steps, lr_decay=lr_decay, steps=3,
                          d_batch=d_batch, hole_weight=hole_weight, engine="fused",
-                         weight_decay=weight_decay)
+                         weight_decay=weight_decay, precision=precision)
     fused = make_engine(config, data)
     literal = make_engine(replace(config, engine="handout"), data)
     assert isinstance(fused, Pix2Pix) and isinstance(literal, HandoutLoop)
@@ -48,6 +51,7 @@ def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_b
     batch = literal.sample_batch()
     assert len(batch) == (3 if hole_weight != 1.0 else 2)  # the hole mask when weighted
     d_before = weights(literal.discriminator)
+    start = weights(literal.generator) + d_before
     for _ in range(3):
         fused_logs = fused.update(*batch)
         literal_logs = literal.update(*batch)
@@ -55,13 +59,24 @@ def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_b
         assert float(literal.g_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
         assert float(fused.d_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-12)
 
-    for a, b in zip(weights(fused.generator), weights(literal.generator)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    for a, b in zip(weights(fused.discriminator), weights(literal.discriminator)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    fused_w = weights(fused.generator) + weights(fused.discriminator)
+    literal_w = weights(literal.generator) + weights(literal.discriminator)
     assert any(not np.array_equal(a, b) for a, b in zip(d_before, weights(literal.discriminator)))
+    if precision == "float32":
+        for a, b in zip(fused_w, literal_w):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        rel = 1e-4
+    else:
+        # bfloat16 rounds differently in the two compiled graphs, and Adam turns a
+        # near-zero gradient's rounding into a full-size step of either sign: compare
+        # the moves as a whole (cosine) instead of element by element.
+        moved_f = np.concatenate([(a - s).ravel() for a, s in zip(fused_w, start)])
+        moved_l = np.concatenate([(b - s).ravel() for b, s in zip(literal_w, start)])
+        cosine = moved_f @ moved_l / np.linalg.norm(moved_f) / np.linalg.norm(moved_l)
+        assert cosine > 0.98
+        rel = 1e-2
     for key in ("d_loss", "g_loss", "g_adv", "g_l1"):
-        assert float(fused_logs[key]) == pytest.approx(float(literal_logs[key]), rel=1e-4)
+        assert float(fused_logs[key]) == pytest.approx(float(literal_logs[key]), rel=rel)
 
 
 def test_both_engines_draw_the_same_batches(tiny_data):
@@ -106,7 +121,8 @@ def test_run_directory_contents(tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2"},
-                                    {"shift": 3, "jitter": 0.2, "erase": 10}])
+                                    {"shift": 3, "jitter": 0.2, "erase": 10},
+                                    {"precision": "mixed_bfloat16", "weight_decay": 1.0}])
 def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True, **levers)
