@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mouthgan import MouthganError
 
@@ -18,6 +19,15 @@ def _f(default, help, **kw):
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
+
+
+def cpu_has_amx():
+    """Whether this CPU has AMX's bfloat16 matrix units (Linux reports it in
+    /proc/cpuinfo; elsewhere we do not guess)."""
+    try:
+        return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
 
 
 @dataclass
@@ -53,10 +63,12 @@ class TrainConfig:
                                       nargs="+", type=int)
     norm: str = _f("batch", "normalisation in G and D", choices=("batch", "instance", "none"))
     dropout: float = _f(0.0, "dropout in the generator's decoder blocks")
-    precision: str = _f("float32", "the generator's arithmetic: float32, or mixed_bfloat16 "
-                        "(bfloat16 compute, float32 weights and output layer): ~2x faster "
-                        "for a wide G on CPUs with AMX, slower for the handout's thin one",
-                        choices=("float32", "mixed_bfloat16"))
+    precision: str = _f("float32", "the generator's arithmetic: float32, mixed_bfloat16 "
+                        "(bfloat16 compute, float32 weights and output layer; 1.3-2x faster "
+                        "for a wide G on CPUs with AMX, no gain for the handout's thin one), "
+                        "or auto (mixed_bfloat16 where the CPU has AMX, else float32; the "
+                        "run's config.json records which)",
+                        choices=("float32", "mixed_bfloat16", "auto"))
     literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
                                   "pairs instead of the equivalent, ~2x faster UpSampleConv2D")
     reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "
@@ -79,6 +91,11 @@ class TrainConfig:
     sample_every: int = _f(500, "write a [prediction, real, white] grid every N steps")
     eval_every: int = _f(500, "validation RMSE every N steps (and at the end)")
     checkpoint_every: int = _f(500, "save a resumable checkpoint every N steps")
+
+    def __post_init__(self):
+        # "auto" becomes what this machine runs fastest, so the saved settings say what ran.
+        if self.precision == "auto":
+            self.precision = "mixed_bfloat16" if cpu_has_amx() else "float32"
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2)

@@ -56,3 +56,27 @@ def test_train_help_states_each_default_once(capsys):
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert "(default: 3000)" in text  # --steps, from the one source of defaults
     assert "(default: None)" not in text and "(default: )" not in text
+
+
+@pytest.mark.parametrize("amx,expected", [(True, "mixed_bfloat16"), (False, "float32")])
+def test_auto_precision_is_resolved_to_what_this_cpu_runs_fastest(monkeypatch, amx, expected):
+    from mouthgan import config
+
+    monkeypatch.setattr(config, "cpu_has_amx", lambda: amx)
+    assert parse("--precision", "auto").precision == expected
+    # a saved config (resume) holds the resolved value, never "auto"
+    assert config.TrainConfig.from_dict({"precision": "auto"}).precision == expected
+    assert parse().precision == "float32"  # the default stays exact float32
+
+
+def test_cpu_has_amx_reads_the_cpu_flags(monkeypatch, tmp_path):
+    from mouthgan import config
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    monkeypatch.setattr(config, "Path", lambda _: cpuinfo)
+    assert config.cpu_has_amx()
+    cpuinfo.write_text("flags\t\t: fpu avx2 amx_bf16_not_a_flag\n")
+    assert not config.cpu_has_amx()
+    monkeypatch.setattr(config, "Path", lambda _: tmp_path / "absent")
+    assert not config.cpu_has_amx()
