@@ -62,6 +62,8 @@ ABLATION = [
     ("best x4 with the adversarial loss weighted 0.1 instead of 1", "best",
      [*BEST_X4, "--loss-weights", "0.1", "100"]),
     ("best: G widths x6, 2000 steps", "best", []),
+    ("best x6 with AdamW weight decay 1 on G's kernels", "best", ["--weight-decay", "1.0"]),
+    ("best x6 with G in mixed bfloat16", "best", ["--precision", "mixed_bfloat16"]),
 ]
 
 
