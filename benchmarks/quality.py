@@ -31,9 +31,14 @@ PRESET_ORDER = ("handout", "strong-baseline", "best")
 # (label, preset, extra flags). Flip averaging needs no training: every row is
 # evaluated with and without it, so the runs are trained with --no-flip-average.
 PLAIN = ["--no-flip-average"]
-# `best` until 2026-11-27 (4x the handout's widths, 3000 steps), which the levers below
-# were measured on; `best` is now 6x wide for 2000 steps.
-BEST_X4 = ["--generator-filters", "16", "32", "64", "128", "128", "--steps", "3000"]
+# Earlier `best`s, which the levers below were measured on, in float32 (`best` now
+# computes G in bfloat16 where the CPU has AMX): 4x the handout's widths for 3000 steps
+# (until 2026-11-27), then 6x for 2000 steps (until session 6); `best` is now 10x wide
+# for 2500 steps.
+FLOAT32 = ["--precision", "float32"]
+BEST_X4 = ["--generator-filters", "16", "32", "64", "128", "128", "--steps", "3000", *FLOAT32]
+X6 = ["--generator-filters", "24", "48", "96", "192", "192", "--steps", "2000"]
+BEST_X6 = [*X6, *FLOAT32]
 ABLATION = [
     ("flips, uniform L1 (the handout's loss)", "strong-baseline",
      ["--hole-weight", "1", *PLAIN]),
@@ -58,12 +63,15 @@ ABLATION = [
     ("best x4 with instance instead of batch normalisation", "best",
      [*BEST_X4, "--norm", "instance"]),
     ("best x4 with a sixth level (bottleneck 2x2)", "best",
-     ["--generator-filters", "16", "32", "64", "128", "128", "128", "--steps", "3000"]),
+     ["--generator-filters", "16", "32", "64", "128", "128", "128", "--steps", "3000",
+      *FLOAT32]),
     ("best x4 with the adversarial loss weighted 0.1 instead of 1", "best",
      [*BEST_X4, "--loss-weights", "0.1", "100"]),
-    ("best: G widths x6, 2000 steps", "best", []),
-    ("best x6 with AdamW weight decay 1 on G's kernels", "best", ["--weight-decay", "1.0"]),
-    ("best x6 with G in mixed bfloat16", "best", ["--precision", "mixed_bfloat16"]),
+    ("G widths x6, 2000 steps (best until session 6)", "best", BEST_X6),
+    ("best x6 with AdamW weight decay 1 on G's kernels", "best",
+     [*BEST_X6, "--weight-decay", "1.0"]),
+    ("best x6 with G in mixed bfloat16", "best", [*X6, "--precision", "mixed_bfloat16"]),
+    ("best: G widths x10, 2500 steps, G in bfloat16 (AMX)", "best", []),
 ]
 
 
@@ -244,6 +252,8 @@ def main():
     for title, preset, flags, seeds in (
             ("`strong-baseline` over seeds", "strong-baseline", [], args.default_seeds),
             ("`best` over seeds", "best", [], args.best_seeds),
+            ("`best` until session 6 (`--preset best " + " ".join(BEST_X6) + "`) over seeds",
+             "best", BEST_X6, args.best_seeds),
             ("`best` until 2026-11-27 (`--preset best " + " ".join(BEST_X4) + "`) over seeds",
              "best", BEST_X4, args.best_seeds)):
         if seeds:
