@@ -170,15 +170,20 @@ PRESETS = {
     # 0.0279; + 4x wider G 0.0259; + EMA 0.0255; + flip averaging 0.0248; + brightness/
     # contrast jitter 0.1 0.0245 (seeds 0/1/2: 0.0245/0.0243/0.0247 against 0.0248/0.0246/
     # 0.0251 without); 6x wider G (2.35M parameters) for 2000 steps instead of 4x for
-    # 3000: seeds 0/1/2 0.0241/0.0242/0.0244 (Test 0.0263/0.0255/0.0266), in ~19 minutes
-    # of training on an idle 2-core machine (563 ms a step).
+    # 3000: seeds 0/1/2 0.0241/0.0242/0.0244 (Test 0.0263/0.0255/0.0266). G in bfloat16
+    # (`precision`, where the CPU has AMX) halves the wide G's step at the same RMSE,
+    # which pays for 10x the handout's widths (6.5M parameters) for 2500 steps: seeds
+    # 0/1/2 0.0239 / 0.0238 / 0.0238 (Test 0.0260 / 0.0259 / 0.0257), in ~21-27 minutes of training on an idle
+    # 2-core machine (511-657 ms a step; 1285 ms in float32).
     # Tried and left out: dropout 0.5 (0.0291 vs 0.0279 on the small G; on the 4x G
     # 0.0262 vs 0.0247 at step 2000, stopped), L2 x1000, instance norm, a sixth level,
     # linear lr decay, adversarial weight 0.1 (no change), shifts of up to 4 px and
-    # random white rectangles in the input (worse at step 1500; stopped).
+    # random white rectangles in the input (worse at step 1500; stopped), AdamW weight
+    # decay 1 (0.0241 on the 6x G, no change).
     # Every figure: benchmarks/RESULTS.md.
     "best": {"flip": True, "hole_weight": 10.0, "ema": 0.999, "flip_average": True,
-             "generator_filters": (24, 48, 96, 192, 192), "steps": 2000, "jitter": 0.1},
+             "generator_filters": (40, 80, 160, 320, 320), "steps": 2500, "jitter": 0.1,
+             "precision": "auto"},
 }
 
 
