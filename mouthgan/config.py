@@ -173,8 +173,8 @@ PRESETS = {
     # 3000: seeds 0/1/2 0.0241/0.0242/0.0244 (Test 0.0263/0.0255/0.0266). G in bfloat16
     # (`precision`, where the CPU has AMX) halves the wide G's step at the same RMSE,
     # which pays for 10x the handout's widths (6.5M parameters) for 2500 steps: seeds
-    # 0/1/2 0.0239 / 0.0238 / 0.0238 (Test 0.0260 / 0.0259 / 0.0257), in ~21-27 minutes of training on an idle
-    # 2-core machine (511-657 ms a step; 1285 ms in float32).
+    # 0/1/2 0.0239/0.0238/0.0238 (Test 0.0260/0.0259/0.0257), in ~21-27 minutes of
+    # training on an idle 2-core machine (511-657 ms a step; 1285 ms in float32).
     # Tried and left out: dropout 0.5 (0.0291 vs 0.0279 on the small G; on the 4x G
     # 0.0262 vs 0.0247 at step 2000, stopped), L2 x1000, instance norm, a sixth level,
     # linear lr decay, adversarial weight 0.1 (no change), shifts of up to 4 px and

@@ -258,7 +258,7 @@ def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channel
 
     ``precision="mixed_bfloat16"`` computes every layer but the last in bfloat16 (weights
     stay float32, BatchNorm's statistics are float32). Why: on a CPU with AMX, oneDNN
-    runs bfloat16 convolutions on the matrix units, ~2x faster for a wide generator
+    runs bfloat16 convolutions on the matrix units, 1.3-2x faster for a wide generator
     (measured in ``benchmarks/RESULTS.md``); the handout's 4-32-channel layers are too
     thin to gain. The output layer stays float32 so the restored pixels keep float32's
     resolution (bfloat16 has 8 bits of mantissa: steps of up to 1/128 near +-1).
