@@ -39,6 +39,7 @@ FLOAT32 = ["--precision", "float32"]
 BEST_X4 = ["--generator-filters", "16", "32", "64", "128", "128", "--steps", "3000", *FLOAT32]
 X6 = ["--generator-filters", "24", "48", "96", "192", "192", "--steps", "2000"]
 BEST_X6 = [*X6, *FLOAT32]
+X6_BF16 = [*X6, "--precision", "mixed_bfloat16"]  # session 7's test bed: ~10 min a run
 ABLATION = [
     ("flips, uniform L1 (the handout's loss)", "strong-baseline",
      ["--hole-weight", "1", *PLAIN]),
@@ -70,7 +71,15 @@ ABLATION = [
     ("G widths x6, 2000 steps (best until session 6)", "best", BEST_X6),
     ("best x6 with AdamW weight decay 1 on G's kernels", "best",
      [*BEST_X6, "--weight-decay", "1.0"]),
-    ("best x6 with G in mixed bfloat16", "best", [*X6, "--precision", "mixed_bfloat16"]),
+    ("best x6 with G in mixed bfloat16", "best", X6_BF16),
+    ("best x6 bf16 with mixup (Beta(0.2, 0.2) blends of two faces)", "best",
+     [*X6_BF16, "--mixup", "0.2"]),
+    ("best x6 bf16 with a fully connected context layer (32 channels) at the bottleneck",
+     "best", [*X6_BF16, "--global-context", "32"]),
+    ("best x6 bf16 with learning rate 1e-4 instead of 2e-4", "best",
+     [*X6_BF16, "--lr", "1e-4"]),
+    ("best x6 bf16 with learning rate 4e-4 instead of 2e-4", "best",
+     [*X6_BF16, "--lr", "4e-4"]),
     ("best: G widths x10, 2500 steps, G in bfloat16 (AMX)", "best", []),
 ]
 

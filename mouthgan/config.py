@@ -63,6 +63,9 @@ class TrainConfig:
                                       nargs="+", type=int)
     norm: str = _f("batch", "normalisation in G and D", choices=("batch", "instance", "none"))
     dropout: float = _f(0.0, "dropout in the generator's decoder blocks")
+    global_context: int = _f(0, "a fully connected layer over the generator's bottleneck "
+                             "with this many channels per bottleneck pixel, joined to it: "
+                             "every restored pixel then sees the whole face; 0 = off")
     precision: str = _f("float32", "the generator's arithmetic: float32, mixed_bfloat16 "
                         "(bfloat16 compute, float32 weights and output layer; 1.3-2x faster "
                         "for a wide G on CPUs with AMX, no gain for the handout's thin one), "
@@ -86,6 +89,9 @@ class TrainConfig:
     erase: int = _f(0, "paint a white rectangle of up to N x N pixels at a random place "
                     "in each training input (the target keeps the face): G also practises "
                     "filling in other parts of faces; 0 = off")
+    mixup: float = _f(0.0, "blend each training face with another (weights drawn from "
+                      "Beta(a, a), a = this value, e.g. 0.2), both holes painted white: "
+                      "mixup for inpainting; 0 = off")
     flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "
                             "and the mirrored restoration of its mirror image")
     sample_every: int = _f(500, "write a [prediction, real, white] grid every N steps")
@@ -131,11 +137,15 @@ class TrainConfig:
             problems.append(f"--shift must be in 0..16 pixels, got {self.shift}")
         if not 0 <= self.jitter < 1:
             problems.append(f"--jitter must be in [0, 1), got {self.jitter}")
+        if self.mixup < 0:
+            problems.append(f"--mixup must be >= 0, got {self.mixup}")
+        if self.global_context < 0:
+            problems.append(f"--global-context must be >= 0, got {self.global_context}")
         if not 0 <= self.erase <= 64:
             problems.append(f"--erase must be in 0..64 pixels, got {self.erase}")
         if self.engine == "handout":
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
-                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0),
+                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0), ("mixup", 0.0),
                            ("erase", 0))
                           if getattr(self, name) != literal]
             if fused_only:

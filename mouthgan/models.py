@@ -233,9 +233,24 @@ def upsample(x, skip, filters, name, norm="batch", dropout=0.0, literal=False):
     return layers.Concatenate(name=f"{name}_skip")([x, skip])
 
 
+def context_layer(x, channels):
+    """Bottleneck (b, s, s, c) -> concat with Dense over all of it (b, s, s, c + channels).
+
+    Why: a convolution's output pixel sees a window; the mouth's shape (smile or not,
+    teeth or not) is told by the cheeks and eyes. Context Encoders (Pathak et al. 2016)
+    join the encoder and decoder by a fully connected layer for this reason.
+    """
+    size, width = x.shape[1], x.shape[2]
+    context = layers.Flatten(name="context_flatten")(x)
+    context = layers.Dense(size * width * channels, name="context_dense")(context)
+    context = layers.Reshape((size, width, channels), name="context_reshape")(context)
+    context = layers.ReLU(name="context_relu")(context)
+    return layers.Concatenate(name="context_join")([x, context])
+
+
 def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channels=1,
                     out_channels=1, norm="batch", dropout=0.0, literal_upsampling=False,
-                    precision="float32", name="generator"):
+                    precision="float32", global_context=0, name="generator"):
     """U-Net: white image (-1..1) -> restored image (-1..1, tanh).
 
     With the defaults, shapes for a batch of 128x128 gray images::
@@ -273,6 +288,8 @@ def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channel
         for i, f in enumerate(filters, 1):
             x = downsample(x, f, f"enc{i}", norm=None if i == 1 else norm)
             skips.append(x)
+        if global_context:
+            x = context_layer(x, global_context)
 
         # Mirror the encoder: decoder block i has the width of encoder block depth-i and
         # is joined to that block's output.

@@ -181,6 +181,16 @@ def _layer_function(class_name, config, weights):
         if config.get("axis", -1) not in (-1, 3):
             raise UnsupportedModel(f"{config['name']}: axis {config.get('axis')}")
         return lambda xs: np.concatenate(xs, axis=-1)
+    if class_name == "Flatten":
+        return lambda x: x.reshape(len(x), -1)  # row-major NHWC, as Keras's channels_last
+    if class_name == "Dense":
+        expect(2 if config.get("use_bias", True) else 1)
+        kernel, bias = weights[0], (weights[1] if len(weights) > 1 else 0.0)
+        act = _activation(config)
+        return lambda x: act(x @ kernel + bias)
+    if class_name == "Reshape":
+        shape = tuple(config["target_shape"])
+        return lambda x: x.reshape((len(x),) + shape)
     raise UnsupportedModel(f"layer type {class_name}")
 
 

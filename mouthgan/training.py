@@ -46,7 +46,8 @@ def build_models(config):
     generator = build_generator(config.generator_filters, norm=config.norm,
                                 dropout=config.dropout,
                                 literal_upsampling=config.literal_upsampling,
-                                precision=config.precision)
+                                precision=config.precision,
+                                global_context=config.global_context)
     discriminator = build_discriminator(config.discriminator_filters, norm=config.norm)
     return generator, discriminator
 
@@ -150,12 +151,14 @@ def draw_batch(images, config, seed_generator):
     real, white, *hole = [tf.gather(x, index) for x in images]
     batch = [to_model_range_tf(real), to_model_range_tf(white)] + [tf.cast(h, tf.float32)
                                                                   for h in hole]
-    if config.shift or config.jitter:
+    if config.shift or config.jitter or config.mixup:
         real, _, hole = batch
         if config.shift:
             real = random_shift(real, config.shift, seed_generator)
         if config.jitter:
             real = random_brightness_contrast(real, config.jitter, seed_generator)
+        if config.mixup:
+            real, hole = mix_faces(real, hole, config.mixup, seed_generator)
         # The hole stays where the data put it; the face under it has moved or changed.
         batch = [real, tf.where(hole > 0.5, 1.0, real), hole]
     if config.erase:
@@ -178,7 +181,7 @@ def training_images(real, white, config):
     ``--flip`` the mirrored images follow the originals: a flip is then a choice of
     row, where mirroring and selecting inside the step cost ~10 ms a step on this CPU."""
     images = [np.asarray(real, np.uint8), np.asarray(white, np.uint8)]
-    if config.hole_weight != 1.0 or config.shift or config.jitter:
+    if config.hole_weight != 1.0 or config.shift or config.jitter or config.mixup:
         images.append(hole_masks(images[1]))
     images = [x[..., None] if x.ndim == 3 else x for x in images]
     if config.flip:
@@ -226,6 +229,15 @@ def random_brightness_contrast(images, strength, seed_generator):
     brightness = keras.random.uniform((batch, 1, 1, 1), -strength, strength,
                                       seed=seed_generator)
     return tf.clip_by_value(contrast * images + brightness, -1.0, 1.0)
+
+
+def mix_faces(images, holes, alpha, seed_generator):
+    """Mixup: each face blended with the next one in the batch, lambda ~ Beta(a, a) per
+    face; the blend's hole is the union of both holes."""
+    batch = tf.shape(images)[0]
+    lam = keras.random.beta((batch, 1, 1, 1), alpha, alpha, seed=seed_generator)
+    partner, partner_hole = tf.roll(images, 1, axis=0), tf.roll(holes, 1, axis=0)
+    return lam * images + (1.0 - lam) * partner, tf.maximum(holes, partner_hole)
 
 
 def reconstruction_loss(real, fake, weights, kind="l1"):

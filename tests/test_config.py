@@ -34,6 +34,12 @@ def test_unknown_preset_and_bad_values():
         resolve("fast")
     with pytest.raises(MouthganError, match="--dropout must be in"):
         resolve(dropout=1.5).validate()
+    with pytest.raises(MouthganError, match="--mixup must be >= 0"):
+        resolve(mixup=-0.1).validate()
+    with pytest.raises(MouthganError, match="--global-context must be >= 0"):
+        resolve(global_context=-1).validate()
+    with pytest.raises(MouthganError, match="only the fused engine supports --mixup"):
+        resolve(mixup=0.2, engine="handout").validate()
 
 
 def test_the_default_runs_on_either_engine():

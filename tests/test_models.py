@@ -52,6 +52,30 @@ def test_a_larger_unet_is_the_same_builder():
         build_generator(filters=(4,) * 8)  # 128 is not divisible by 2**8
 
 
+def test_global_context_lets_every_restored_pixel_see_the_whole_face():
+    import tensorflow as tf
+
+    def reach(generator):
+        """Which input pixels the restored centre pixel depends on."""
+        white = tf.Variable(np.random.default_rng(0).uniform(-1, 1, (1, 256, 256, 1)),
+                            dtype="float32")
+        with tf.GradientTape() as tape:
+            centre = generator(white, training=False)[0, 128, 128, 0]
+        return np.abs(tape.gradient(centre, white).numpy()[0, ..., 0]) > 0
+
+    keras.utils.set_random_seed(0)
+    plain = build_generator(image_size=256)
+    keras.utils.set_random_seed(0)
+    context = build_generator(image_size=256, global_context=4)
+    assert context.get_layer("context_dense").output.shape == (None, 8 * 8 * 4)
+    # a convolutional U-Net's centre pixel reads a window; with the context layer, all
+    assert not reach(plain)[0, 0] and reach(plain).mean() < 0.9
+    assert reach(context).all()
+    assert context.count_params() - plain.count_params() == (
+        (8 * 8 * 32 + 1) * 8 * 8 * 4  # the dense layer
+        + 4 * 4 * 4 * 32)  # dec1 reads 4 more channels
+
+
 def test_mixed_bfloat16_generator_computes_in_bfloat16_but_its_output_layer():
     fp32 = build_generator(filters=(8, 16, 32, 64, 64))
     bf16 = build_generator(filters=(8, 16, 32, 64, 64), precision="mixed_bfloat16")

@@ -31,6 +31,7 @@ def with_trained_statistics(model, rng):
     {"filters": (40, 80, 160, 320, 320)},  # the best preset's
     {"norm": "instance", "dropout": 0.5},
     {"norm": "none", "filters": (4, 8, 16)},
+    {"global_context": 8},  # Flatten, Dense and Reshape
 ])
 def test_numpy_forward_pass_equals_keras(tmp_path, options):
     keras.utils.set_random_seed(0)  # the same initial weights whatever ran before

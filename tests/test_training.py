@@ -121,8 +121,9 @@ def test_run_directory_contents(tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2"},
-                                    {"shift": 3, "jitter": 0.2, "erase": 10},
-                                    {"precision": "mixed_bfloat16", "weight_decay": 1.0}])
+                                    {"shift": 3, "jitter": 0.2, "erase": 10, "mixup": 0.4},
+                                    {"precision": "mixed_bfloat16", "weight_decay": 1.0,
+                                     "global_context": 4}])
 def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True, **levers)
@@ -463,6 +464,36 @@ def test_erase_paints_one_white_rectangle_into_the_input_only(tiny_data):
             sizes.append((rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
     assert len(sizes) >= 12 and max(max(s) for s in sizes) <= 20
     assert len(set(sizes)) > 3  # sizes vary
+
+
+def test_mixup_blends_pairs_of_faces_and_whitens_both_holes(tiny_data):
+    import keras
+
+    from mouthgan.training import training_images
+
+    train_split = load_dataset(tiny_data).train
+    plain = tiny_config(tiny_data, batch_size=16, flip=True)
+    config = replace(plain, mixup=0.4)
+    images = training_images(train_split.real, train_split.white, config)
+    real, white, hole = (x.numpy() for x in draw_batch(images, config,
+                                                       keras.random.SeedGenerator(1)))
+    # the same draw without the lever: the same rows, unblended
+    faces, _ = (x.numpy() for x in draw_batch(images[:2], plain, keras.random.SeedGenerator(1)))
+    inside = hole > 0.5
+    assert np.all(white[inside] == 1.0)
+    np.testing.assert_array_equal(white[~inside], real[~inside])
+    # face k is lam * face k + (1 - lam) * face k-1 of the plain draw, 0 <= lam <= 1
+    partners = np.roll(faces, 1, axis=0)
+    lams = []
+    for mixed, a, b in zip(real, faces, partners):
+        if np.array_equal(a, b):  # the same pair drawn twice: nothing to blend
+            np.testing.assert_allclose(mixed, a, atol=1e-6)
+            continue
+        lam = np.sum((mixed - b) * (a - b)) / np.sum(np.square(a - b))
+        np.testing.assert_allclose(lam * a + (1 - lam) * b, mixed, atol=1e-5)
+        lams.append(lam)
+    assert all(-1e-6 <= lam <= 1 + 1e-6 for lam in lams)
+    assert sum(0.05 < lam < 0.95 for lam in lams) >= 3  # blends, not only copies
 
 
 def test_ema_is_what_gets_evaluated_and_saved(tiny_data, tmp_path):
