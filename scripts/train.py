@@ -51,8 +51,9 @@ def main(argv=None):
             raise MouthganError("with --resume only --steps and the --*-every flags may "
                                 f"change; got --{changed[0].replace('_', '-')}")
         overrides = {k: getattr(args, k) for k in RESUMABLE_FLAGS if getattr(args, k)}
-        config = dataclasses.replace(config, **overrides)
         run_dir = Path(args.resume).resolve() if Path(args.resume).is_symlink() else Path(args.resume)
+        # The folder may have moved since it was made: record where it is now.
+        config = dataclasses.replace(config, **overrides, run_dir=str(run_dir))
     else:
         config = config_from_args(args)
         config.validate()

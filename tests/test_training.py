@@ -291,11 +291,15 @@ def test_after_kill_9_resume_starts_from_the_last_checkpoint(tiny_data, tmp_path
     process.communicate()
     step = json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"]
     assert step >= 3 and step % 3 == 0
-    result = run_train("--resume", run_dir, "--steps", step + 1, "--quiet")
+    # the folder is moved before the resume (to keep it, say): the run continues there
+    moved = run_dir.rename(tmp_path / "moved")
+    result = run_train("--resume", moved, "--steps", step + 1, "--quiet")
     assert result.returncode == 0, result.stderr
     assert f"at step {step}" in result.stdout
-    rows = (run_dir / "history.csv").read_text().splitlines()[1:]
+    rows = (moved / "history.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in rows] == list(range(1, step + 2))
+    saved = json.loads((moved / "config.json").read_text())["config"]
+    assert saved["run_dir"] == str(moved)
 
 
 @pytest.mark.parametrize("schedule", [False, True])
