@@ -33,13 +33,14 @@ PRESET_ORDER = ("handout", "strong-baseline", "best")
 PLAIN = ["--no-flip-average"]
 # Earlier `best`s, which the levers below were measured on, in float32 (`best` now
 # computes G in bfloat16 where the CPU has AMX): 4x the handout's widths for 3000 steps
-# (until 2026-11-27), then 6x for 2000 steps (until session 6); `best` is now 10x wide
-# for 2500 steps.
+# (until 2026-11-27), then 6x for 2000 steps (until session 6), then 10x wide for 2500
+# steps at the handout's learning rate (until session 7); `best` now learns at 4e-4.
 FLOAT32 = ["--precision", "float32"]
 BEST_X4 = ["--generator-filters", "16", "32", "64", "128", "128", "--steps", "3000", *FLOAT32]
 X6 = ["--generator-filters", "24", "48", "96", "192", "192", "--steps", "2000"]
 BEST_X6 = [*X6, *FLOAT32]
 X6_BF16 = [*X6, "--precision", "mixed_bfloat16"]  # session 7's test bed: ~10 min a run
+BEST_X10 = ["--lr", "2e-4"]  # `best` until session 7: 10x wide, the handout's learning rate
 ABLATION = [
     ("flips, uniform L1 (the handout's loss)", "strong-baseline",
      ["--hole-weight", "1", *PLAIN]),
@@ -80,8 +81,21 @@ ABLATION = [
      [*X6_BF16, "--lr", "1e-4"]),
     ("best x6 bf16 with learning rate 4e-4 instead of 2e-4", "best",
      [*X6_BF16, "--lr", "4e-4"]),
-    ("best: G widths x10, 2500 steps, G in bfloat16 (AMX)", "best", []),
+    ("G widths x10, 2500 steps, G in bfloat16 (AMX) (best until session 7)", "best", BEST_X10),
+    ("best: + learning rate 4e-4 instead of 2e-4 (G and D)", "best", []),
 ]
+
+# Every `best` before session 7 learnt at the handout's 2e-4; `best` now learns at 4e-4.
+LR_BEFORE_SESSION_7 = ["--lr", "2e-4"]
+
+
+def before_session_7(flags):
+    """An earlier `best`'s flags, with the learning rate it was trained at."""
+    return flags if "--lr" in flags else [*flags, *LR_BEFORE_SESSION_7]
+
+
+ABLATION = [(label, preset, before_session_7(flags) if preset == "best" and flags else flags)
+            for label, preset, flags in ABLATION]
 
 
 def run_name(preset, flags, seed):
@@ -261,10 +275,12 @@ def main():
     for title, preset, flags, seeds in (
             ("`strong-baseline` over seeds", "strong-baseline", [], args.default_seeds),
             ("`best` over seeds", "best", [], args.best_seeds),
+            ("`best` until session 7 (`--preset best " + " ".join(BEST_X10) + "`) over seeds",
+             "best", BEST_X10, args.best_seeds),
             ("`best` until session 6 (`--preset best " + " ".join(BEST_X6) + "`) over seeds",
-             "best", BEST_X6, args.best_seeds),
+             "best", before_session_7(BEST_X6), args.best_seeds),
             ("`best` until 2026-11-27 (`--preset best " + " ".join(BEST_X4) + "`) over seeds",
-             "best", BEST_X4, args.best_seeds)):
+             "best", before_session_7(BEST_X4), args.best_seeds)):
         if seeds:
             sections.append((title, seeds_table(preset, seeds, args.dry_run, flags)))
     text = "\n\n".join(f"**{title}** (seed {args.seed}, 3000 steps unless the preset says "
