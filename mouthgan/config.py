@@ -145,8 +145,8 @@ class TrainConfig:
             problems.append(f"--erase must be in 0..64 pixels, got {self.erase}")
         if self.engine == "handout":
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
-                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0), ("mixup", 0.0),
-                           ("erase", 0))
+                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0),
+                           ("erase", 0), ("mixup", 0.0))
                           if getattr(self, name) != literal]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "

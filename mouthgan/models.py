@@ -238,7 +238,8 @@ def context_layer(x, channels):
 
     Why: a convolution's output pixel sees a window; the mouth's shape (smile or not,
     teeth or not) is told by the cheeks and eyes. Context Encoders (Pathak et al. 2016)
-    join the encoder and decoder by a fully connected layer for this reason.
+    join the encoder and decoder by a fully connected layer for this reason. Measured on
+    the 6x ``best``: worse, not better (``benchmarks/RESULTS.md``, session 7); opt-in.
     """
     size, width = x.shape[1], x.shape[2]
     context = layers.Flatten(name="context_flatten")(x)

@@ -138,8 +138,9 @@ def draw_batch(images, config, seed_generator):
     real, white, and the hole mask when used), with replacement across steps as in the
     handout; under ``--flip`` each pair is mirrored left-right with probability 1/2
     (faces are near-symmetric). ``--shift`` and ``--jitter`` change the real face and
-    paint the white one anew from it (they need the mask: ``training_images``);
-    ``--erase`` paints one more white rectangle into the input only.
+    paint the white one anew from it (they need the mask: ``training_images``), as
+    ``--mixup`` does after blending two faces; ``--erase`` paints one more white
+    rectangle into the input only.
     """
     n = tf.shape(images[0])[0]
     if config.flip:
@@ -159,7 +160,8 @@ def draw_batch(images, config, seed_generator):
             real = random_brightness_contrast(real, config.jitter, seed_generator)
         if config.mixup:
             real, hole = mix_faces(real, hole, config.mixup, seed_generator)
-        # The hole stays where the data put it; the face under it has moved or changed.
+        # The hole stays where the data put it (mixup: both holes); the face under it
+        # has moved, changed or been blended.
         batch = [real, tf.where(hole > 0.5, 1.0, real), hole]
     if config.erase:
         real, white, *hole = batch
