@@ -36,11 +36,20 @@ PLAIN = ["--no-flip-average"]
 # (until 2026-11-27), then 6x for 2000 steps (until session 6), then 10x wide for 2500
 # steps at the handout's learning rate (until session 7); `best` now learns at 4e-4.
 FLOAT32 = ["--precision", "float32"]
+# Every `best` before session 7 learnt at the handout's 2e-4; `best` now learns at 4e-4.
+LR_BEFORE_SESSION_7 = ["--lr", "2e-4"]
+
+
+def before_session_7(flags):
+    """An earlier `best`'s flags, with the learning rate it was trained at."""
+    return flags if "--lr" in flags else [*flags, *LR_BEFORE_SESSION_7]
+
+
 BEST_X4 = ["--generator-filters", "16", "32", "64", "128", "128", "--steps", "3000", *FLOAT32]
 X6 = ["--generator-filters", "24", "48", "96", "192", "192", "--steps", "2000"]
 BEST_X6 = [*X6, *FLOAT32]
-X6_BF16 = [*X6, "--precision", "mixed_bfloat16"]  # session 7's test bed: ~10 min a run
-BEST_X10 = ["--lr", "2e-4"]  # `best` until session 7: 10x wide, the handout's learning rate
+X6_BF16 = [*X6, "--precision", "mixed_bfloat16"]  # session 7's test bed: ~20 min, two at a time
+BEST_X10 = LR_BEFORE_SESSION_7  # `best` until session 7: 10x wide, the handout's learning rate
 ABLATION = [
     ("flips, uniform L1 (the handout's loss)", "strong-baseline",
      ["--hole-weight", "1", *PLAIN]),
@@ -84,15 +93,6 @@ ABLATION = [
     ("G widths x10, 2500 steps, G in bfloat16 (AMX) (best until session 7)", "best", BEST_X10),
     ("best: + learning rate 4e-4 instead of 2e-4 (G and D)", "best", []),
 ]
-
-# Every `best` before session 7 learnt at the handout's 2e-4; `best` now learns at 4e-4.
-LR_BEFORE_SESSION_7 = ["--lr", "2e-4"]
-
-
-def before_session_7(flags):
-    """An earlier `best`'s flags, with the learning rate it was trained at."""
-    return flags if "--lr" in flags else [*flags, *LR_BEFORE_SESSION_7]
-
 
 ABLATION = [(label, preset, before_session_7(flags) if preset == "best" and flags else flags)
             for label, preset, flags in ABLATION]
@@ -277,9 +277,11 @@ def main():
             ("`best` over seeds", "best", [], args.best_seeds),
             ("`best` until session 7 (`--preset best " + " ".join(BEST_X10) + "`) over seeds",
              "best", BEST_X10, args.best_seeds),
-            ("`best` until session 6 (`--preset best " + " ".join(BEST_X6) + "`) over seeds",
+            ("`best` until session 6 (`--preset best " + " ".join(before_session_7(BEST_X6))
+             + "`) over seeds",
              "best", before_session_7(BEST_X6), args.best_seeds),
-            ("`best` until 2026-11-27 (`--preset best " + " ".join(BEST_X4) + "`) over seeds",
+            ("`best` until 2026-11-27 (`--preset best " + " ".join(before_session_7(BEST_X4))
+             + "`) over seeds",
              "best", before_session_7(BEST_X4), args.best_seeds)):
         if seeds:
             sections.append((title, seeds_table(preset, seeds, args.dry_run, flags)))
