@@ -1,13 +1,50 @@
-"""What every script shares: one clear line on a user mistake, quiet TensorFlow."""
+"""What every script shares: one clear line on a user mistake or a signal, quiet
+TensorFlow start-up."""
 
 import os
+import re
 import sys
+import tempfile
 
-# TensorFlow's C++ start-up chatter (oneDNN notice, "no CUDA") buries the one line
-# that matters. Python-side warnings and exceptions are unaffected.
+# TensorFlow's C++ log off unless the user chose a level: on a CPU machine it says a
+# failed CUDA probe and grappler's internal retries at ERROR level, none of it the
+# user's to act on; a real failure reaches Python as an exception. Python's warnings
+# (Keras's and ours) are untouched.
+QUIET_TF = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from mouthgan import MouthganError  # noqa: E402
+from mouthgan import signals  # noqa: E402
+
+# TensorFlow's start-up notices (the oneDNN note, the CUDA probe on a CPU machine) are
+# logged before its C++ logging reads TF_CPP_MIN_LOG_LEVEL, so the variable cannot hide
+# them: an INFO line ("I1202 05:23:15.000 ...") and absl's note about early messages.
+STARTUP_NOTICE = re.compile(r"^(I\d{4} |WARNING: All log messages before absl::InitializeLog)")
+
+
+def import_tensorflow():
+    """Import TensorFlow and Keras with their start-up notices hidden (unless the user
+    set TF_CPP_MIN_LOG_LEVEL); every other line they print, warnings and errors, is
+    passed on. C++ writes to file descriptor 2 directly, so that is what is captured."""
+    if not QUIET_TF or "tensorflow" in sys.modules:
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if not STARTUP_NOTICE.match(line):
+                    sys.stderr.write(line)
 
 
 def skip_matplotlib():
@@ -20,13 +57,19 @@ def skip_matplotlib():
 
 
 def run(main, argv=None):
-    """Call ``main(argv)``; turn a MouthganError into ``error: ...`` and exit 2."""
+    """Call ``main(argv)`` with SIGINT and SIGTERM handled (``mouthgan.signals``): a
+    MouthganError prints ``error: ...`` and exits 2; a signal prints what was saved and
+    exits 130 (SIGINT) or 143 (SIGTERM)."""
+    signals.install()
     try:
         code = main(argv)
     except MouthganError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except signals.Interrupted as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # a handler someone else installed raised it
+        print("SIGINT: stopped", file=sys.stderr)
         sys.exit(130)
     sys.exit(code or 0)

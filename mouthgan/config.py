@@ -121,6 +121,12 @@ class TrainConfig:
                      "checkpoint_every"):
             if getattr(self, name) <= 0:
                 problems.append(f"--{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
+        for name in ("generator_filters", "discriminator_filters"):
+            widths = getattr(self, name)
+            if not widths or any(w <= 0 for w in widths) or len(widths) > 7:
+                problems.append(f"--{name.replace('_', '-')} takes 1 to 7 widths > 0 (a "
+                                f"128-pixel image halves at each level), got "
+                                f"{' '.join(map(str, widths))}")
         if self.lr <= 0:
             problems.append(f"--lr must be > 0, got {self.lr}")
         if any(w < 0 for w in self.loss_weights):

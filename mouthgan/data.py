@@ -39,18 +39,29 @@ def to_unit_range(images_model):
     return x[..., 0] if x.ndim == 4 else x
 
 
-def list_images(folder):
-    """Image files in ``folder``, sorted by name; errors if missing or image-less."""
+def list_images(folder, notes=None):
+    """Image files in ``folder``, sorted by name; errors if missing or image-less.
+
+    Other files (a README, a spreadsheet) are skipped and said through ``notes``; hidden
+    files (``.DS_Store``) and subfolders are skipped silently.
+    """
     folder = Path(folder)
     if not folder.is_dir():
-        raise MouthganError(f"{folder}: folder not found")
-    files = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+        what = "is a file, not a folder" if folder.exists() else "folder not found"
+        raise MouthganError(f"{folder}: {what}")
+    files, others = [], []
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+            files.append(p)
+        elif p.is_file() and not p.name.startswith("."):
+            others.append(p.name)
     if not files:
         raise MouthganError(
             f"{folder}: no images (expected {', '.join(IMAGE_EXTENSIONS)} files)"
         )
+    if others:
+        (notes or print)(f"{folder}: skipped {len(others)} file(s) that are not images "
+                         f"({_first_few(others)})")
     return files
 
 
@@ -61,17 +72,27 @@ def read_images(files, size=IMAGE_SIZE, notes=None):
     an RGB image converted to gray, each said once through ``notes`` (a callable).
     """
     notes = notes or print
-    images, first_size, said_rgb = [], None, False
+    images, first_size, said = [], None, set()
+
+    def say_once(key, message):
+        if key not in said:
+            notes(message)
+            said.add(key)
+
     for path in files:
         try:
             if path.stat().st_size == 0:
                 raise MouthganError(f"{path}: empty file (0 bytes)")
             with Image.open(path) as img:
                 img.load()
-                if img.mode not in ("L", "1", "P") and not said_rgb:
-                    notes(f"{path.parent}: {img.mode} images converted to grayscale")
-                    said_rgb = True
-                gray = img.convert("L")
+                if img.mode.startswith("I"):  # 16-bit (or 32-bit integer) gray
+                    say_once("16", f"{path.parent}: 16-bit images scaled to 8 bits")
+                    gray = to_8_bit(img)
+                else:
+                    if img.mode not in ("L", "1", "P"):
+                        say_once("rgb", f"{path.parent}: {img.mode} images converted to "
+                                        "grayscale")
+                    gray = img.convert("L")
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:
             raise MouthganError(f"{path}: not a readable image ({exc.__class__.__name__})")
         if first_size is None:
@@ -90,16 +111,25 @@ def read_images(files, size=IMAGE_SIZE, notes=None):
     return np.stack(images)
 
 
+def to_8_bit(image):
+    """A 16-bit gray PIL image (mode I;16 or I) -> mode L, 0..65535 mapped onto 0..255.
+    Not ``convert("L")``: that clips every value above 255 to white."""
+    values = np.asarray(image, dtype=np.float64)
+    # A 32-bit "I" image (how PIL opens some 16-bit files) may hold 8-bit values.
+    top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+    return Image.fromarray(np.round(np.clip(values, 0, top) * (255.0 / top)).astype(np.uint8))
+
+
 def load_folder(folder, size=IMAGE_SIZE, notes=None):
     """Every image of a folder -> (uint8 array (n, size, size), list of stems)."""
-    files = list_images(folder)
+    files = list_images(folder, notes)
     return read_images(files, size, notes), [p.stem for p in files]
 
 
 def load_pairs(real_dir, white_dir, size=IMAGE_SIZE, notes=None):
     """Real and White folders paired by stem -> (real, white, stems), uint8."""
-    real_files = {p.stem: p for p in list_images(real_dir)}
-    white_files = {p.stem: p for p in list_images(white_dir)}
+    real_files = {p.stem: p for p in list_images(real_dir, notes)}
+    white_files = {p.stem: p for p in list_images(white_dir, notes)}
     only_real = sorted(set(real_files) - set(white_files))
     only_white = sorted(set(white_files) - set(real_files))
     if only_real or only_white:

@@ -9,7 +9,9 @@ convolutions.
 Parameter counts, by the slides' layers: G 2,343,169 (either variant), D 4,311,553.
 """
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -179,11 +181,14 @@ DCGAN_PANELS = (
 
 
 def train(config, run_dir, verbose=1):
-    """Train, writing history.csv, loss.png, samples/ and the models into ``run_dir``."""
-    import os
-    from pathlib import Path
+    """Train, writing history.csv, loss.png, samples/ and the models into ``run_dir``.
 
-    from mouthgan.plots import plot_losses, sample_images
+    SIGINT and SIGTERM stop it at the next step boundary, with what was learned saved
+    (``mouthgan.signals``); ``Interrupted`` is raised then.
+    """
+    from mouthgan.plots import sample_images
+    from mouthgan.run_dir import run_lock
+    from mouthgan.signals import Interrupted, stop_requests
 
     run_dir = Path(run_dir)
     images = load_images(config)
@@ -195,8 +200,10 @@ def train(config, run_dir, verbose=1):
     progbar = keras.utils.Progbar(config.steps, verbose=verbose, unit_name="step",
                                   stateful_metrics=["d_loss", "d_acc", "a_loss", "a_acc"])
     rows = []
-    try:
+    with run_lock(run_dir), stop_requests() as stop:
         for step in range(1, config.steps + 1):
+            if stop:
+                break
             logs = trainer.step()
             rows.append({"step": step, **logs})
             progbar.update(step, list(logs.items()))
@@ -204,15 +211,28 @@ def train(config, run_dir, verbose=1):
                 sample_images(trainer.generator.predict(fixed_noise, verbose=0)[..., 0],
                               run_dir / "samples" / f"step_{step:06d}.png",
                               title=f"step {step}")
-    finally:  # Ctrl-C keeps what was learned so far
-        if rows:
-            history = run_dir / "history.csv"
-            tmp = history.with_suffix(".tmp")
-            import pandas as pd
-
-            pd.DataFrame(rows).to_csv(tmp, index=False)
-            os.replace(tmp, history)
-            plot_losses(history, run_dir / "loss.png", DCGAN_PANELS)
-            trainer.generator.save(run_dir / "generator.keras")
-            trainer.discriminator.save(run_dir / "discriminator.keras")
+        save(trainer, rows, run_dir)
+    if stop:
+        raise Interrupted(stop.signum, f"{stop.name}: stopped at step {len(rows)}; the "
+                                       f"history and models so far are in {run_dir}")
     return trainer
+
+
+def save(trainer, rows, run_dir):
+    """history.csv, loss.png and both models, each written whole or not at all."""
+    import pandas as pd
+
+    from mouthgan.plots import plot_losses
+
+    if not rows:
+        return
+    history = run_dir / "history.csv"
+    tmp = history.with_suffix(".tmp")
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+    os.replace(tmp, history)
+    plot_losses(history, run_dir / "loss.png", DCGAN_PANELS)
+    for name, model in (("generator", trainer.generator),
+                        ("discriminator", trainer.discriminator)):
+        tmp = run_dir / f".{name}.tmp.keras"
+        model.save(tmp)
+        os.replace(tmp, run_dir / f"{name}.keras")

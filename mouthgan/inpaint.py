@@ -137,6 +137,12 @@ def model_file(path="runs/latest"):
 
     path = Path(path)
     if path.is_dir():
+        from mouthgan.run_dir import RESTORATION, run_kind
+
+        kind = run_kind(path)
+        if kind != RESTORATION:
+            raise MouthganError(f"{path}: a {kind} run, not a mouth-restoration run; pass "
+                                "--model with a run of scripts/train.py")
         candidates = [path / "generator.keras"] + [
             path / folder / name for folder in ("checkpoint", "checkpoint.old")
             for name in ("ema_generator.keras", "generator.keras")]
@@ -167,6 +173,7 @@ def load_generator(path="runs/latest", runtime="keras"):
     path = model_file(path)
     if runtime not in ("keras", "numpy", "auto"):
         raise MouthganError(f"unknown runtime {runtime!r}: use keras, numpy or auto")
+    check_restoration_generator(path)
     # A file that is no zip at all is no model: Keras gives the clearer message.
     if runtime != "keras" and zipfile.is_zipfile(path):
         try:
@@ -178,6 +185,9 @@ def load_generator(path="runs/latest", runtime="keras"):
     elif runtime == "numpy":
         raise MouthganError(f"{path}: not a .keras file (a zip archive)")
 
+    from mouthgan.cli import import_tensorflow
+
+    import_tensorflow()  # without TensorFlow's start-up notices
     import keras
 
     import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
@@ -186,6 +196,33 @@ def load_generator(path="runs/latest", runtime="keras"):
         return keras.models.load_model(path, compile=False)
     except (OSError, ValueError, KeyError) as exc:
         raise MouthganError(f"{path}: not a loadable Keras model ({exc.__class__.__name__})")
+
+
+def check_restoration_generator(path):
+    """Refuse, in one line, a ``.keras`` file that is no mouth-restoration generator: a
+    DCGAN generator (noise in), a discriminator (two images in), a model of other
+    images. Read from the file's layer graph, before any model is built; a file whose
+    graph cannot be read is left to the loader, which says what is wrong with it."""
+    import json
+    import zipfile
+
+    from mouthgan import MouthganError
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            graph = json.loads(archive.read("config.json"))
+        shapes = [tuple(layer["config"]["batch_shape"])
+                  for layer in graph["config"]["layers"] if layer["class_name"] == "InputLayer"]
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError):
+        return
+    problem = None
+    if len(shapes) != 1:
+        problem = f"it takes {len(shapes)} inputs (a discriminator?)"
+    elif len(shapes[0]) != 4 or shapes[0][-1] != 1 or shapes[0][1] != shapes[0][2]:
+        problem = f"it takes input of shape {shapes[0]}"
+    if problem:
+        raise MouthganError(f"{path}: not a mouth-restoration generator: {problem}; "
+                            "expected one square gray image (batch, H, H, 1)")
 
 
 def run_flip_average(model_path):

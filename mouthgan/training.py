@@ -18,23 +18,21 @@ the same batches as an uninterrupted one, and both engines draw the same batches
 import json
 import math
 import os
-import platform
 import shutil
 import time
-from datetime import datetime
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from mouthgan import MouthganError, __version__
-from mouthgan.config import TrainConfig
-from mouthgan import metrics
+from mouthgan import MouthganError, metrics
 from mouthgan.inpaint import find_holes, paste, restore
 from mouthgan.metrics import rmse
 from mouthgan.models import (build_adversarial, build_discriminator, build_generator,
                              compile_discriminator, patch_shape)
+from mouthgan.run_dir import run_lock, write_config, write_json
+from mouthgan.signals import Interrupted, stop_requests
 
 LOSS_NAMES = ("d_loss", "d_acc", "g_loss", "g_adv", "g_l1")
 VAL_NAMES = ("val_rmse", "val_rmse_pasted")  # raw output, and pasted into the hole
@@ -302,7 +300,12 @@ class Pix2Pix(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
 
     def train_step(self, data):
-        return self.update(*draw_batch(self.images, self.config, self.seed_generator))
+        return self.update(*self.sample_batch())
+
+    def sample_batch(self):
+        """(real, white[, hole mask]) of the next step, as tensors: the same draw as
+        ``HandoutLoop.sample_batch`` (same sampler, same seed)."""
+        return draw_batch(self.images, self.config, self.seed_generator)
 
     def update(self, real, white, hole=None):
         """One step on a given batch: D on real then fake pairs, then G through AM."""
@@ -629,66 +632,6 @@ class RunLogger(keras.callbacks.Callback):
                     title=f"step {self.step}: prediction | real | white")
 
 
-# --------------------------------------------------------------------------- run directory
-
-def make_run_dir(run_dir=None, runs_root="runs"):
-    if not run_dir:
-        run_dir = Path(runs_root) / datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(run_dir)
-    if find_checkpoint(run_dir):
-        raise MouthganError(f"{run_dir}: holds a run already; use --resume {run_dir} "
-                            "to continue it, or another --run-dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _point_latest(run_dir)
-    return run_dir
-
-
-def _point_latest(run_dir):
-    """runs/latest -> the newest run (a relative symlink, swapped atomically). Only for
-    runs kept in a ``runs`` folder: a run elsewhere gets no surprise sibling."""
-    if run_dir.parent.name != "runs":
-        return
-    latest = run_dir.parent / "latest"
-    tmp = run_dir.parent / ".latest.tmp"
-    try:
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        tmp.symlink_to(run_dir.name)
-        os.replace(tmp, latest)
-    except OSError:
-        pass  # no symlinks on this filesystem: runs/latest is a convenience only
-
-
-def library_versions():
-    return {"mouthgan": __version__, "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__,
-            "python": platform.python_version()}
-
-
-def write_config(run_dir, config, extra=None):
-    payload = {"config": json.loads(config.to_json()), "versions": library_versions(),
-               **(extra or {})}
-    _write_json(Path(run_dir) / "config.json", payload)
-
-
-def _write_json(path, payload):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, path)
-
-
-def read_config(run_dir):
-    path = Path(run_dir) / "config.json"
-    if not Path(run_dir).is_dir():
-        raise MouthganError(f"{run_dir}: run directory not found")
-    if not path.exists():
-        raise MouthganError(f"{path}: missing; not a mouthgan run directory")
-    try:
-        return TrainConfig.from_dict(json.loads(path.read_text())["config"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MouthganError(f"{path}: unreadable ({exc})")
-
-
 # --------------------------------------------------------------------------- train
 
 def make_engine(config, dataset):
@@ -703,7 +646,18 @@ def make_engine(config, dataset):
 
 
 def train(config, dataset, run_dir, resume=False, verbose=1):
-    """Train to ``config.steps``; return a summary dict. Ctrl-C saves and re-raises."""
+    """Train to ``config.steps``; return a summary dict.
+
+    SIGINT and SIGTERM stop the run at the next step boundary: it saves a checkpoint and
+    raises ``mouthgan.signals.Interrupted`` saying how to resume. One process at a time
+    writes a run folder (``run_lock``).
+    """
+    run_dir = Path(run_dir)
+    with run_lock(run_dir), stop_requests() as stop:
+        return _train(config, dataset, run_dir, resume, verbose, stop)
+
+
+def _train(config, dataset, run_dir, resume, verbose, stop):
     config.validate(len(dataset.train))
     engine = make_engine(config, dataset)
     start = 0
@@ -713,50 +667,46 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
             raise MouthganError(f"{run_dir}: no checkpoint to resume from")
         start = load_checkpoint(engine, folder)
         # History after the checkpoint belongs to steps that will be run again.
-        _truncate_history(Path(run_dir) / "history.csv", start)
+        _truncate_history(run_dir / "history.csv", start)
         print(f"Resuming {run_dir} at step {start}")
     write_config(run_dir, config, {"engine_class": type(engine).__name__})
 
     evaluation = dataset.validation or dataset.test
-    evaluator = Evaluator(evaluation, config.flip_average) if evaluation is not None and evaluation.real is not None else None
+    evaluator = (Evaluator(evaluation, config.flip_average)
+                 if evaluation is not None and evaluation.real is not None else None)
     sample_split = _sample_faces(dataset)
     logger = RunLogger(engine, run_dir, config, start, evaluator, sample_split, verbose)
     remaining = config.steps - start
     started = time.time()
-    try:
-        if remaining > 0:
-            if isinstance(engine, Pix2Pix):
-                logger.set_model(engine)
-                # The data is drawn inside train_step; fit only needs something to iterate.
-                ticks = tf.data.Dataset.from_tensors(0).repeat()
-                engine.fit(ticks, steps_per_epoch=remaining, epochs=1, verbose=0,
-                           shuffle=False, callbacks=[logger])
-            else:
-                _run_handout_loop(engine, logger, remaining)
-    except KeyboardInterrupt:
-        if logger.failure is None and steps_done(engine) > start:
-            # The interrupt can land after a step's update but before its losses were
-            # logged: that step gets a row with blank losses, so rows match the state.
-            for step in range(logger.step + 1, steps_done(engine) + 1):
-                logger.pending.append({"step": step})
-            logger.step = steps_done(engine)
-            logger.checkpoint()
-        if steps_done(engine) > start:
-            print(f"\nInterrupted at step {steps_done(engine)}; checkpoint saved. "
-                  f"Continue with: python scripts/train.py --resume {run_dir}")
+    if remaining > 0 and not stop:
+        if isinstance(engine, Pix2Pix):
+            logger.set_model(engine)
+            # The data is drawn inside train_step; fit only needs something to iterate.
+            ticks = tf.data.Dataset.from_tensors(0).repeat()
+            engine.fit(ticks, steps_per_epoch=remaining, epochs=1, verbose=0,
+                       shuffle=False, callbacks=[logger, StopOnRequest(stop)])
         else:
-            print(f"\nInterrupted before step {start + 1}; nothing new to save.")
-        raise
+            _run_handout_loop(engine, logger, remaining, stop)
     if logger.failure:
         raise MouthganError(f"{logger.failure}; stopped. The last good checkpoint is in "
                             f"{run_dir}/checkpoint (step {_checkpoint_step(run_dir)})")
+    if stop:
+        done = steps_done(engine)
+        if done == start:
+            raise Interrupted(stop.signum, f"{stop.name}: stopped before step {start + 1}; "
+                                           "nothing new to save")
+        if _checkpoint_step(run_dir) != done:
+            logger.checkpoint()
+        raise Interrupted(stop.signum, f"{stop.name}: stopped at step {done}; checkpoint "
+                                       "saved. Continue with: python scripts/train.py "
+                                       f"--resume {run_dir}")
     logger.flush()
     seconds = time.time() - started
-    engine.inference_generator.save(Path(run_dir) / "generator.keras")
-    engine.discriminator.save(Path(run_dir) / "discriminator.keras")
+    engine.inference_generator.save(run_dir / "generator.keras")
+    engine.discriminator.save(run_dir / "discriminator.keras")
     scores = final_scores(engine.inference_generator, dataset, config.flip_average)
-    _write_json(Path(run_dir) / "scores.json", scores)
-    _write_json(Path(run_dir) / "summary.json", {
+    write_json(run_dir / "scores.json", scores)
+    write_json(run_dir / "summary.json", {
         "steps": steps_done(engine),
         # of the process that finished the run: a resumed run counts its last part only
         "train_seconds": round(seconds, 1), "resumed": bool(resume),
@@ -766,13 +716,26 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
             "engine": engine, "scores": scores}
 
 
-def _run_handout_loop(engine, logger, steps):
+class StopOnRequest(keras.callbacks.Callback):
+    """Ends ``fit()`` at the step boundary after SIGINT or SIGTERM (``mouthgan.signals``).
+    Listed after the logger, so the step that was running is logged first."""
+
+    def __init__(self, request):
+        super().__init__()
+        self.request = request
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.request:
+            self.model.stop_training = True
+
+
+def _run_handout_loop(engine, logger, steps, stop):
     logger.set_model(engine)
     logger.on_train_begin()
     for batch in range(steps):
         logs = engine.update(*engine.sample_batch())
         logger.on_train_batch_end(batch, logs)
-        if engine.stop_training:
+        if engine.stop_training or stop:
             break
 
 

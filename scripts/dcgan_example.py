@@ -31,18 +31,21 @@ def main(argv=None):
         if getattr(config, name) <= 0:
             raise MouthganError(f"--{name.replace('_', '-')} must be > 0")
 
+    cli.import_tensorflow()
     from mouthgan import dcgan
-    from mouthgan.training import make_run_dir, write_config
+    from mouthgan.run_dir import make_run_dir, write_config
 
     if config.data == "faces" and not (Path(config.data_dir) / "Training").exists():
         from mouthgan.sample_data import build_dataset
 
         print(f"{config.data_dir}/ has no data: building the default data first")
         print(build_dataset(config.data_dir))
+    # runs/latest stays on the newest mouth-restoration run: the export's default model.
     run_dir = make_run_dir(config.run_dir or
-                           f"runs/dcgan-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+                           f"runs/dcgan-{datetime.now().strftime('%Y%m%d-%H%M%S')}",
+                           point_latest=False)
     config = dataclasses.replace(config, run_dir=str(run_dir))
-    write_config(run_dir, config)
+    write_config(run_dir, config, kind="dcgan-example")
     print(f"Run directory: {run_dir}")
     trainer = dcgan.train(config, run_dir, verbose=0 if args.quiet else 1)
     print(f"Generator {trainer.generator.count_params():,} parameters, discriminator "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import cli  # noqa: E402
+from mouthgan import MouthganError, cli  # noqa: E402
 
 
 def main(argv=None):
@@ -35,6 +35,12 @@ def main(argv=None):
                              "faster) or Keras; auto: NumPy unless the model needs Keras")
     parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
     args = parser.parse_args(argv)
+    if args.batch_size <= 0:
+        raise MouthganError(f"--batch-size must be > 0, got {args.batch_size}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise MouthganError(f"{out}: is a folder; give the CSV's file name, "
+                            f"e.g. {out / 'Predict.csv'}")
 
     cli.skip_matplotlib()
     from mouthgan.data import list_images, read_images
@@ -48,9 +54,16 @@ def main(argv=None):
     flip_average = run_flip_average(args.model) if args.flip_average is None else args.flip_average
     images = restore(generator, whites, composite=not args.no_composite,
                      batch_size=args.batch_size, flip_average=flip_average)
+    for folder in (out.parent, Path(args.save_images) if args.save_images else None):
+        if folder is not None and not folder.exists():
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise MouthganError(f"{folder}: cannot create this folder ({exc.strerror})")
+            print(f"{folder}: created")
     if args.save_images:
         save_pngs(images, [f.stem for f in files], Path(args.save_images))
-    write_csv(images, args.out)
+    write_csv(images, out)
     for i, f in enumerate(files):
         print(f"id{i} <- {f.name}")
     kind = "raw output" if args.no_composite else "pasted into the hole"
@@ -65,7 +78,6 @@ def save_pngs(images01, stems, folder):
     import numpy as np
     from PIL import Image
 
-    folder.mkdir(parents=True, exist_ok=True)
     for image, stem in zip(images01, stems):
         tmp = folder / f".{stem}.tmp.png"
         Image.fromarray(np.round(image * 255).astype(np.uint8)).save(tmp)

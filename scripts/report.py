@@ -17,6 +17,7 @@ def main(argv=None):
     parser.add_argument("run_dir", nargs="?", default="runs/latest",
                         help="a run directory of scripts/train.py (default: runs/latest)")
     args = parser.parse_args(argv)
+    cli.import_tensorflow()
     from mouthgan.report import write_report
 
     for path in write_report(args.run_dir):

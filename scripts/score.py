@@ -27,6 +27,7 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
 
+    cli.import_tensorflow()  # PSNR and SSIM are TensorFlow's
     from mouthgan import metrics
     from mouthgan.data import load_folder
     from mouthgan.export import read_csv

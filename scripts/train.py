@@ -11,6 +11,7 @@ samples/, checkpoint/, generator.keras, discriminator.keras, scores.json, summar
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,12 +37,16 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    cli.import_tensorflow()
     import dataclasses
 
     from mouthgan.config import config_from_args
-    from mouthgan.training import find_checkpoint, make_run_dir, read_config, train
+    from mouthgan.run_dir import make_run_dir, read_config, run_lock
+    from mouthgan.training import find_checkpoint, train
 
     if args.resume:
+        with run_lock(args.resume) if Path(args.resume).is_dir() else nullcontext():
+            pass  # a run still training refuses here, before its data is read
         config = read_config(args.resume)
         if find_checkpoint(args.resume) is None:
             raise MouthganError(f"{args.resume}: no checkpoint to resume from")

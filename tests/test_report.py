@@ -11,7 +11,8 @@ import pytest
 from mouthgan.data import load_dataset
 from mouthgan.models import build_discriminator, build_generator
 from mouthgan.report import write_report
-from mouthgan.training import make_run_dir, train
+from mouthgan.run_dir import make_run_dir
+from mouthgan.training import train
 from conftest import ROOT
 from test_training import tiny_config
 

@@ -1,0 +1,171 @@
+"""The run directory: making one, ``runs/latest``, one writer at a time, and the JSON
+files that describe a run (config.json, scores.json, summary.json)."""
+
+import json
+import os
+import platform
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from mouthgan import MouthganError, __version__
+
+LOCK_FILE = ".lock"
+RESTORATION = "mouth-restoration"  # config.json's "kind"; files without one are this
+
+
+def make_run_dir(run_dir=None, runs_root="runs", point_latest=True):
+    """Create the folder of a new run (default ``runs/<timestamp>``) and, for a run kept
+    in a ``runs`` folder, point ``runs/latest`` at it; ``point_latest=False`` for runs
+    that are not mouth restorations (the DCGAN example), so ``latest`` stays a model the
+    export can use. Refuses a folder that holds a run or that another process writes."""
+    from mouthgan.training import find_checkpoint
+
+    if not run_dir:
+        run_dir = Path(runs_root) / datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(run_dir)
+    if run_dir.is_dir():
+        with run_lock(run_dir):  # refuse a folder another process is writing into
+            pass
+    if find_checkpoint(run_dir):
+        raise MouthganError(f"{run_dir}: holds a run already; use --resume {run_dir} "
+                            "to continue it, or another --run-dir")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise MouthganError(f"{run_dir}: exists and is not a folder; choose another --run-dir")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MouthganError(f"{run_dir}: cannot create the run folder ({exc.strerror})")
+    if point_latest:
+        _point_latest(run_dir)
+    return run_dir
+
+
+def _point_latest(run_dir):
+    """runs/latest -> the newest run (a relative symlink, swapped atomically). Only for
+    runs kept in a ``runs`` folder: a run elsewhere gets no surprise sibling."""
+    if run_dir.parent.name != "runs":
+        return
+    latest = run_dir.parent / "latest"
+    tmp = run_dir.parent / ".latest.tmp"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(run_dir.name)
+        os.replace(tmp, latest)
+    except OSError:
+        pass  # no symlinks on this filesystem: runs/latest is a convenience only
+
+
+_held = {}  # resolved run folder -> [open lock file, depth]: reentrant within a process
+
+
+@contextmanager
+def run_lock(run_dir):
+    """Hold the run folder's write lock for the block: a second writer (another
+    ``train.py`` with the same ``--run-dir``, a ``--resume`` of a run still training)
+    gets one clear error instead of a checkpoint two processes write.
+
+    An ``flock`` on ``RUN_DIR/.lock``: the kernel drops it when its process ends, even
+    by ``kill -9``, so no stale lock survives a crash. Where the platform or the file
+    system has no ``flock`` (Windows, some network file systems), no lock is taken.
+    """
+    key = Path(run_dir).resolve()
+    if key in _held:
+        _held[key][1] += 1
+        try:
+            yield
+        finally:
+            _held[key][1] -= 1
+        return
+    handle = _acquire(Path(run_dir))
+    _held[key] = [handle, 1]
+    try:
+        yield
+    finally:
+        del _held[key]
+        if handle is not None:
+            handle.close()  # closing the file releases the flock
+
+
+def _acquire(run_dir):
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        handle = open(run_dir / LOCK_FILE, "a+")
+    except OSError:
+        return None  # a read-only folder: the write that follows will say so
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "?"
+        handle.close()
+        raise MouthganError(f"{run_dir}: another process (pid {owner}) is writing this run; "
+                            "wait for it to end or stop it, or choose another --run-dir")
+    except OSError:
+        return handle  # flock unsupported here: go on unlocked
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def library_versions():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {"mouthgan": __version__, "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def write_config(run_dir, config, extra=None, kind=RESTORATION):
+    """config.json: every resolved setting, the library versions, and which kind of run
+    this is (a mouth restoration, or the DCGAN example)."""
+    payload = {"kind": kind, "config": json.loads(config.to_json()),
+               "versions": library_versions(), **(extra or {})}
+    write_json(Path(run_dir) / "config.json", payload)
+
+
+def write_json(path, payload):
+    """Write JSON atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+
+
+def run_kind(run_dir):
+    """config.json's "kind" of a run folder; a restoration when it does not say (runs
+    written before runs recorded their kind, or a folder without config.json)."""
+    try:
+        payload = json.loads((Path(run_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return RESTORATION
+    if isinstance(payload, dict) and payload.get("kind"):
+        return payload["kind"]
+    # DCGAN example runs that recorded no kind: only their settings have data_dir.
+    config = payload.get("config") if isinstance(payload, dict) else None
+    return "dcgan-example" if isinstance(config, dict) and "data_dir" in config else RESTORATION
+
+
+def read_config(run_dir):
+    from mouthgan.config import TrainConfig
+
+    path = Path(run_dir) / "config.json"
+    if not Path(run_dir).is_dir():
+        raise MouthganError(f"{run_dir}: run directory not found")
+    if not path.exists():
+        raise MouthganError(f"{path}: missing; not a mouthgan run directory")
+    kind = run_kind(run_dir)
+    if kind != RESTORATION:
+        raise MouthganError(f"{run_dir}: a {kind} run, not a mouth-restoration run")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text())["config"])
+    except (ValueError, KeyError, TypeError, AttributeError, MouthganError) as exc:
+        raise MouthganError(f"{path}: unreadable ({exc})")
