@@ -10,8 +10,9 @@ import tempfile
 # failed CUDA probe and grappler's internal retries at ERROR level, none of it the
 # user's to act on; a real failure reaches Python as an exception. Python's warnings
 # (Keras's and ours) are untouched.
-QUIET_TF = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Start-up notices are INFO lines: hidden unless the user asked for INFO (level 0).
+QUIET_TF = os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0"
 
 from mouthgan import MouthganError  # noqa: E402
 from mouthgan import signals  # noqa: E402
@@ -24,7 +25,7 @@ STARTUP_NOTICE = re.compile(r"^(I\d{4} |WARNING: All log messages before absl::I
 
 def import_tensorflow():
     """Import TensorFlow and Keras with their start-up notices hidden (unless the user
-    set TF_CPP_MIN_LOG_LEVEL); every other line they print, warnings and errors, is
+    set TF_CPP_MIN_LOG_LEVEL=0); every other line they print, warnings and errors, is
     passed on. C++ writes to file descriptor 2 directly, so that is what is captured."""
     if not QUIET_TF or "tensorflow" in sys.modules:
         import keras  # noqa: F401
@@ -72,4 +73,14 @@ def run(main, argv=None):
     except KeyboardInterrupt:  # a handler someone else installed raised it
         print("SIGINT: stopped", file=sys.stderr)
         sys.exit(130)
+    except OSError as exc:
+        # A file the system would not read or write (no space, no permission, a file
+        # where a folder should be): the file and the reason, not a traceback.
+        if exc.filename is None:
+            raise
+        print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        sys.exit(2)
+    except MemoryError:
+        print("error: out of memory; try a smaller --batch-size", file=sys.stderr)
+        sys.exit(2)
     sys.exit(code or 0)

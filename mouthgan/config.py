@@ -103,9 +103,6 @@ class TrainConfig:
         if self.precision == "auto":
             self.precision = "mixed_bfloat16" if cpu_has_amx() else "float32"
 
-    def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
     @classmethod
     def from_dict(cls, values):
         names = {f.name: f for f in dataclasses.fields(cls)}
@@ -235,9 +232,32 @@ def add_flags(parser, config_class=None, skip=()):
     return parser
 
 
+def to_json(config):
+    """Every field of a settings dataclass (TrainConfig, DCGANConfig) as JSON."""
+    return json.dumps(dataclasses.asdict(config), indent=2)
+
+
 def config_from_args(args):
     """Parsed flags -> TrainConfig (preset first, then every flag that was given)."""
     values = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(TrainConfig)}
     preset = values.pop("preset") or "strong-baseline"
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return resolve(preset, **values)
+
+
+# The lecture's Keras GAN example (scripts/dcgan_example.py, mouthgan/dcgan.py).
+@dataclass
+class DCGANConfig:
+    data: str = _f("faces", "faces: the NLP_data face images at 28x28 (built if absent); "
+                   "mnist: keras.datasets.mnist (downloads once)", choices=("faces", "mnist"))
+    data_dir: str = _f("NLP_data", "the folder --data faces reads")
+    generator: str = _f("upsample", "upsample: UpSampling2D + Conv2D (the slides' first G); "
+                        "transpose: Conv2DTranspose ('said to work better')",
+                        choices=("upsample", "transpose"))
+    discriminator: str = _f("relu", "relu: the slides' first D; leaky: LeakyReLU(0.2) + "
+                            "Dropout(0.4) ('much better')", choices=("relu", "leaky"))
+    steps: int = _f(2000, "training steps")
+    batch_size: int = _f(256, "real images per step (as many fakes beside them)")
+    seed: int = _f(0, "seed for weights, noise and batches")
+    sample_every: int = _f(500, "write a grid of generated images every N steps")
+    run_dir: str = _f("", "where the run is written (default runs/dcgan-<timestamp>)")

@@ -173,7 +173,8 @@ def load_dataset(root="NLP_data", size=IMAGE_SIZE, notes=None):
     """Read the whole NLP_data layout. Test and Validation are optional."""
     root = Path(root)
     if not root.is_dir():
-        raise MouthganError(f"{root}: data folder not found")
+        what = "is a file, not a data folder" if root.exists() else "data folder not found"
+        raise MouthganError(f"{root}: {what}")
     real, white, names = load_pairs(root / "Training/Real", root / "Training/White",
                                     size, notes)
     train = Split(white, real, names)

@@ -10,7 +10,6 @@ Parameter counts, by the slides' layers: G 2,343,169 (either variant), D 4,311,5
 """
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -18,33 +17,10 @@ import numpy as np
 from keras import layers
 
 from mouthgan import MouthganError
-from mouthgan.config import _f
+from mouthgan.config import DCGANConfig  # noqa: F401  (the example's settings)
 
 NOISE_DIM = 100
 IMAGE_SIZE = 28
-
-
-@dataclass
-class DCGANConfig:
-    data: str = _f("faces", "faces: the NLP_data face images at 28x28 (built if absent); "
-                   "mnist: keras.datasets.mnist (downloads once)", choices=("faces", "mnist"))
-    data_dir: str = _f("NLP_data", "the folder --data faces reads")
-    generator: str = _f("upsample", "upsample: UpSampling2D + Conv2D (the slides' first G); "
-                        "transpose: Conv2DTranspose ('said to work better')",
-                        choices=("upsample", "transpose"))
-    discriminator: str = _f("relu", "relu: the slides' first D; leaky: LeakyReLU(0.2) + "
-                            "Dropout(0.4) ('much better')", choices=("relu", "leaky"))
-    steps: int = _f(2000, "training steps")
-    batch_size: int = _f(256, "real images per step (as many fakes beside them)")
-    seed: int = _f(0, "seed for weights, noise and batches")
-    sample_every: int = _f(500, "write a grid of generated images every N steps")
-    run_dir: str = _f("", "where the run is written (default runs/dcgan-<timestamp>)")
-
-    def to_json(self):
-        import dataclasses
-        import json
-
-        return json.dumps(dataclasses.asdict(self), indent=2)
 
 
 def build_generator(kind="upsample"):
@@ -127,19 +103,25 @@ def compile_models(generator, discriminator):
 
 
 def load_images(config):
-    """Training images (n, 28, 28, 1) in 0..1 (the generator ends in a sigmoid)."""
+    """Training images (n, 28, 28, 1) in 0..1 (the generator ends in a sigmoid); refuses
+    a ``--batch-size`` larger than the images there are."""
     if config.data == "mnist":
         try:
             (x, _), _ = keras.datasets.mnist.load_data()
         except Exception as exc:  # urllib raises several kinds when offline
             raise MouthganError(f"could not download MNIST ({exc.__class__.__name__}: "
                                 "no network?); use --data faces")
-        return (x.astype(np.float32) / 255.0)[..., None]
-    from mouthgan.data import load_folder
+        images = (x.astype(np.float32) / 255.0)[..., None]
+    else:
+        from mouthgan.data import load_folder
 
-    real, _ = load_folder(f"{config.data_dir}/Training/Real", size=IMAGE_SIZE,
-                          notes=lambda message: None)  # resizing to 28x28 is the point
-    return (real.astype(np.float32) / 255.0)[..., None]
+        real, _ = load_folder(f"{config.data_dir}/Training/Real", size=IMAGE_SIZE,
+                              notes=lambda message: None)  # resizing to 28x28 is the point
+        images = (real.astype(np.float32) / 255.0)[..., None]
+    if config.batch_size > len(images):
+        raise MouthganError(f"--batch-size {config.batch_size} is larger than the "
+                            f"{len(images)} training images")
+    return images
 
 
 class DCGANTrainer:
@@ -180,8 +162,9 @@ DCGAN_PANELS = (
 )
 
 
-def train(config, run_dir, verbose=1):
-    """Train, writing history.csv, loss.png, samples/ and the models into ``run_dir``.
+def train(config, images, run_dir, verbose=1):
+    """Train on ``images`` (``load_images``), writing history.csv, loss.png, samples/ and
+    the models into ``run_dir``.
 
     SIGINT and SIGTERM stop it at the next step boundary, with what was learned saved
     (``mouthgan.signals``); ``Interrupted`` is raised then.
@@ -191,10 +174,6 @@ def train(config, run_dir, verbose=1):
     from mouthgan.signals import Interrupted, stop_requests
 
     run_dir = Path(run_dir)
-    images = load_images(config)
-    if config.batch_size > len(images):
-        raise MouthganError(f"--batch-size {config.batch_size} is larger than the "
-                            f"{len(images)} training images")
     trainer = DCGANTrainer(config, images)
     fixed_noise = trainer.noise(16)
     progbar = keras.utils.Progbar(config.steps, verbose=verbose, unit_name="step",

@@ -35,8 +35,13 @@ def write_csv(images01, path):
         # and write time of pandas' default full float64 repr.
         to_frame(images01).to_csv(tmp, float_format="%.7g")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise MouthganError(f"{path}: cannot write the CSV ({exc.strerror or exc})")
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # nothing was written there
     return path
 
 
@@ -44,7 +49,8 @@ def read_csv(path, n_images=None, image_shape=None):
     """Read and validate a Kaggle CSV -> (n, M*N) float array; one clear line per problem."""
     path = Path(path)
     if not path.is_file():
-        raise MouthganError(f"{path}: file not found")
+        what = "is a folder, not a CSV file" if path.is_dir() else "file not found"
+        raise MouthganError(f"{path}: {what}")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

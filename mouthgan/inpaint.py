@@ -164,16 +164,31 @@ def load_generator(path="runs/latest", runtime="keras"):
     forward pass without importing TensorFlow, for a fast export), or "auto" (NumPy when
     the model's layers allow, else Keras with a note on stderr).
     """
+    from mouthgan import MouthganError
+
+    path = model_file(path)
+    if runtime not in ("keras", "numpy", "auto"):
+        raise MouthganError(f"unknown runtime {runtime!r}: use keras, numpy or auto")
+    check_restoration_generator(path)
+    generator = _load_model(path, runtime)
+    # One blank image through it: a restoration generator gives back an image of the
+    # shape it takes (a discriminator of single images gives a verdict).
+    shape = tuple(generator.input_shape[1:])
+    out = np.asarray(generator(np.zeros((1, *shape), np.float32), training=False)).shape
+    if out != (1, *shape):
+        raise MouthganError(f"{path}: not a mouth-restoration generator: it turns "
+                            f"{(None, *shape)} into {(None, *out[1:])}, not an image of "
+                            "the same shape")
+    return generator
+
+
+def _load_model(path, runtime):
     import sys
     import zipfile
 
     from mouthgan import MouthganError
     from mouthgan.numpy_generator import NumpyGenerator, UnsupportedModel
 
-    path = model_file(path)
-    if runtime not in ("keras", "numpy", "auto"):
-        raise MouthganError(f"unknown runtime {runtime!r}: use keras, numpy or auto")
-    check_restoration_generator(path)
     # A file that is no zip at all is no model: Keras gives the clearer message.
     if runtime != "keras" and zipfile.is_zipfile(path):
         try:

@@ -193,9 +193,14 @@ def build(run_dir):
 
     from mouthgan.plots import plot_losses, plot_validation
 
+    from mouthgan.run_dir import RESTORATION, run_kind
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise MouthganError(f"{run_dir}: run directory not found")
+    if run_kind(run_dir) != RESTORATION:
+        raise MouthganError(f"{run_dir}: a {run_kind(run_dir)} run; the report is for runs "
+                            "of scripts/train.py")
     needed = {"history.csv": "the training history", "config.json": "the settings",
               "generator.keras": "the generator", "discriminator.keras": "the discriminator"}
     for name, what in needed.items():

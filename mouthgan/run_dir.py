@@ -127,7 +127,9 @@ def library_versions():
 def write_config(run_dir, config, extra=None, kind=RESTORATION):
     """config.json: every resolved setting, the library versions, and which kind of run
     this is (a mouth restoration, or the DCGAN example)."""
-    payload = {"kind": kind, "config": json.loads(config.to_json()),
+    from mouthgan.config import to_json
+
+    payload = {"kind": kind, "config": json.loads(to_json(config)),
                "versions": library_versions(), **(extra or {})}
     write_json(Path(run_dir) / "config.json", payload)
 

@@ -17,7 +17,7 @@ from mouthgan import MouthganError, cli  # noqa: E402
 
 def main(argv=None):
     from mouthgan.config import add_flags
-    from mouthgan.dcgan import DCGANConfig
+    from mouthgan.config import DCGANConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -35,11 +35,14 @@ def main(argv=None):
     from mouthgan import dcgan
     from mouthgan.run_dir import make_run_dir, write_config
 
-    if config.data == "faces" and not (Path(config.data_dir) / "Training").exists():
+    # Only the default folder is built; another --data-dir must hold data already.
+    if config.data == "faces" and config.data_dir == "NLP_data" and \
+            not (Path(config.data_dir) / "Training").exists():
         from mouthgan.sample_data import build_dataset
 
         print(f"{config.data_dir}/ has no data: building the default data first")
         print(build_dataset(config.data_dir))
+    images = dcgan.load_images(config)  # before the run folder: bad data leaves none
     # runs/latest stays on the newest mouth-restoration run: the export's default model.
     run_dir = make_run_dir(config.run_dir or
                            f"runs/dcgan-{datetime.now().strftime('%Y%m%d-%H%M%S')}",
@@ -47,7 +50,7 @@ def main(argv=None):
     config = dataclasses.replace(config, run_dir=str(run_dir))
     write_config(run_dir, config, kind="dcgan-example")
     print(f"Run directory: {run_dir}")
-    trainer = dcgan.train(config, run_dir, verbose=0 if args.quiet else 1)
+    trainer = dcgan.train(config, images, run_dir, verbose=0 if args.quiet else 1)
     print(f"Generator {trainer.generator.count_params():,} parameters, discriminator "
           f"{trainer.discriminator.count_params():,}; samples in {run_dir}/samples")
     return 0

@@ -37,19 +37,17 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cli.import_tensorflow()
     import dataclasses
 
     from mouthgan.config import config_from_args
     from mouthgan.run_dir import make_run_dir, read_config, run_lock
-    from mouthgan.training import find_checkpoint, train
 
+    # Settings and data first: a mistake there is said before TensorFlow's seconds of
+    # start-up.
     if args.resume:
         with run_lock(args.resume) if Path(args.resume).is_dir() else nullcontext():
             pass  # a run still training refuses here, before its data is read
         config = read_config(args.resume)
-        if find_checkpoint(args.resume) is None:
-            raise MouthganError(f"{args.resume}: no checkpoint to resume from")
         changed = [f.name for f in dataclasses.fields(config)
                    if getattr(args, f.name) is not None and f.name not in RESUMABLE_FLAGS]
         if changed:
@@ -66,6 +64,12 @@ def main(argv=None):
 
     dataset = load_or_build(config.data)
     config.validate(len(dataset.train))
+
+    cli.import_tensorflow()
+    from mouthgan.training import find_checkpoint, train
+
+    if args.resume and find_checkpoint(args.resume) is None:
+        raise MouthganError(f"{args.resume}: no checkpoint to resume from")
     if run_dir is None:
         run_dir = make_run_dir(config.run_dir or None)
         config = dataclasses.replace(config, run_dir=str(run_dir))

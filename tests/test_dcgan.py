@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from mouthgan import MouthganError
-from mouthgan.dcgan import (DCGANConfig, DCGANTrainer, build_discriminator,
+from mouthgan.config import DCGANConfig
+from mouthgan.dcgan import (DCGANTrainer, build_discriminator,
                             build_generator, load_images)
 from conftest import ROOT
 
@@ -43,19 +44,31 @@ def weights(model):
 
 
 def test_d_learns_in_its_step_and_not_in_ams(tiny_data):
+    """Through the trainer's own step: D's weights move in D's half, stay put while AM
+    trains (the Keras 3 freeze), and G's move in AM's half."""
     config = DCGANConfig(data_dir=str(tiny_data), batch_size=4, seed=1)
     trainer = DCGANTrainer(config, load_images(config))
     d0, g0 = weights(trainer.discriminator), weights(trainer.generator)
-    # the D half of a step
-    trainer.discriminator.trainable = True
-    trainer.discriminator.train_on_batch(trainer.images[:4], np.ones((4, 1)))
-    d1 = weights(trainer.discriminator)
-    assert any(not np.array_equal(a, b) for a, b in zip(d0, d1))
-    # the AM half
-    trainer.discriminator.trainable = False
-    trainer.adversarial.train_on_batch(trainer.noise(4), np.ones((4, 1)))
-    assert all(np.array_equal(a, b) for a, b in zip(d1, weights(trainer.discriminator)))
-    assert any(not np.array_equal(a, b) for a, b in zip(g0, weights(trainer.generator)))
+    seen = {}
+    train_am = trainer.adversarial.train_on_batch
+
+    def spy(*args, **kwargs):  # the AM half of the step, watched from both sides
+        seen["d_before"], seen["g_before"] = weights(trainer.discriminator), \
+            weights(trainer.generator)
+        result = train_am(*args, **kwargs)
+        seen["d_after"], seen["g_after"] = weights(trainer.discriminator), \
+            weights(trainer.generator)
+        return result
+
+    trainer.adversarial.train_on_batch = spy
+    for _ in range(2):  # the second step too: the trainable toggle must not stick
+        logs = trainer.step()
+        assert set(logs) == {"d_loss", "d_acc", "a_loss", "a_acc"}
+        assert any(not np.array_equal(a, b) for a, b in zip(d0, seen["d_before"]))
+        assert all(np.array_equal(a, b) for a, b in zip(seen["d_before"], seen["d_after"]))
+        assert any(not np.array_equal(a, b) for a, b in zip(seen["g_before"], seen["g_after"]))
+        assert all(np.array_equal(a, b) for a, b in zip(g0, seen["g_before"]))
+        d0, g0 = seen["d_after"], seen["g_after"]
 
 
 def test_rmsprop_decay_is_keras2s_schedule():
@@ -67,17 +80,51 @@ def test_rmsprop_decay_is_keras2s_schedule():
 
 
 def test_a_few_steps_on_faces_write_a_run(tiny_data, tmp_path):
+    runs = tmp_path / "runs"
+    (runs / "restoration").mkdir(parents=True)
+    (runs / "latest").symlink_to("restoration")  # the newest mouth-restoration run
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts/dcgan_example.py"), "--data-dir", str(tiny_data),
          "--steps", "3", "--batch-size", "4", "--sample-every", "2", "--generator",
-         "transpose", "--discriminator", "leaky", "--run-dir", str(tmp_path / "run")],
+         "transpose", "--discriminator", "leaky", "--run-dir", str(runs / "dcgan")],
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
-    run = tmp_path / "run"
+    run = runs / "dcgan"
     for name in ("config.json", "history.csv", "loss.png", "generator.keras",
                  "discriminator.keras", "samples/step_000002.png", "samples/step_000003.png"):
         assert (run / name).exists(), name
     assert (run / "history.csv").read_text().splitlines()[0] == "step,d_loss,d_acc,a_loss,a_acc"
+    # runs/latest stays the export's default model: a DCGAN run does not take it over
+    assert (runs / "latest").resolve() == (runs / "restoration").resolve()
+
+
+def script_error(script, *args):
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *map(str, args)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_a_dcgan_run_is_refused_by_the_restoration_commands(tiny_data, tmp_path):
+    from mouthgan.run_dir import write_config
+
+    run = tmp_path / "dcgan"
+    run.mkdir()
+    write_config(run, DCGANConfig(), kind="dcgan-example")
+    build_generator().save(run / "generator.keras")
+    build_discriminator().save(run / "discriminator.keras")
+    test_images = ("--input", tiny_data / "Test/White", "--out", tmp_path / "p.csv")
+    assert "a dcgan-example run, not a mouth-restoration run" in script_error(
+        "image_to_csv.py", "--model", run, *test_images)
+    assert "not a mouth-restoration generator: it takes input of shape (None, 100)" in \
+        script_error("image_to_csv.py", "--model", run / "generator.keras", *test_images)
+    assert "not a mouth-restoration generator: it turns (None, 28, 28, 1) into (None, 1)" \
+        in script_error("image_to_csv.py", "--model", run / "discriminator.keras", *test_images)
+    assert "a dcgan-example run" in script_error("train.py", "--resume", run)
+    assert "a dcgan-example run" in script_error("report.py", run)
+    assert not (tmp_path / "p.csv").exists()
 
 
 def test_offline_mnist_says_use_faces(monkeypatch):

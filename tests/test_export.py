@@ -172,6 +172,12 @@ def test_image_to_csv_bad_input(tiny_data, tmp_path):
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run("image_to_csv.py", "--input", tmp_path / "empty", "--out", out),
                           "empty: no images")
+    from mouthgan.models import build_discriminator
+
+    build_discriminator().save(tmp_path / "discriminator.keras")
+    assert_one_line_error(run("image_to_csv.py", "--input", tiny_data / "Test/White",
+                              "--model", tmp_path / "discriminator.keras", "--out", out),
+                          "not a mouth-restoration generator: it takes 2 inputs")
     assert not out.exists()
 
 
