@@ -143,6 +143,9 @@ def model_file(path="runs/latest"):
         if kind != RESTORATION:
             raise MouthganError(f"{path}: a {kind} run, not a mouth-restoration run; pass "
                                 "--model with a run of scripts/train.py")
+        # A finished run's model, else its newest checkpoint's (the generator that is
+        # evaluated); ema_generator.keras and checkpoint.old/ are how mouthgan 0.1.0
+        # kept them.
         candidates = [path / "generator.keras"] + [
             path / folder / name for folder in ("checkpoint", "checkpoint.old")
             for name in ("ema_generator.keras", "generator.keras")]

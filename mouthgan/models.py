@@ -2,7 +2,8 @@
 
 Small named builders with the tensor shape after each layer, in the manner of the
 TensorFlow pix2pix tutorial. The defaults are exactly the handout's layers
-(``shared/SPEC.md`` §2-4); a larger network is the same builder with other numbers.
+(its sections 2-4, ``docs/model.md``); a larger network is the same builder with
+other numbers. The speed layers they use are in ``mouthgan.layers``.
 
 Parameter counts as Keras reports them, 1-channel input: G 65,961 + D 11,677 = 77,638.
 The handout's 77,766 is what a 3-channel generator input gives (``in_channels=3``):
@@ -12,11 +13,10 @@ its first convolution has 3x4x4x4 instead of 1x4x4x4 weights, +128.
 import contextlib
 
 import keras
-import tensorflow as tf
 from keras import layers
 
 from mouthgan.data import IMAGE_SIZE
-from mouthgan.numpy_generator import phase_matrix
+from mouthgan.layers import ConcatConv2D, FusedBatchNormalization, UpSampleConv2D
 
 # The handout's widths. Each encoder step halves the image: 128 -> 64 -> 32 -> 16 -> 8 -> 4.
 GENERATOR_FILTERS = (4, 8, 16, 32, 32)
@@ -27,42 +27,6 @@ KERNEL = 4  # 4x4 everywhere, as in pix2pix
 # steps, which matters because D and G are evaluated with them (see training.py).
 BN_MOMENTUM = 0.8
 LEAKY_SLOPE = 0.2  # "LeakyReLU over ReLU" in the encoder and D, as the handout recommends
-
-
-@keras.saving.register_keras_serializable(package="mouthgan")
-class FusedBatchNormalization(layers.BatchNormalization):
-    """Keras's ``BatchNormalization`` (same weights, same mathematics, same moving-average
-    rule), computed by TensorFlow's fused kernel.
-
-    Why: Keras 3 normalises with separate moments / subtract / multiply ops, and their
-    gradients are as many more: on this CPU, over the generator's large thin tensors
-    (e.g. 32x64x64x4), that is 2-3x the time of the one fused op, ~15% of a training
-    step. Channels-last only (``axis=-1``); anything else is left to Keras's code.
-    """
-
-    def call(self, inputs, training=None, mask=None):
-        if mask is not None or self.axis != -1 or self.renorm or self.synchronized:
-            return super().call(inputs, training=training, mask=mask)
-        x = tf.cast(inputs, "float32")  # as Keras does: statistics in float32
-        gamma = self.gamma if self.scale else tf.ones(x.shape[-1])
-        beta = self.beta if self.center else tf.zeros(x.shape[-1])
-        if training and self.trainable:
-            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                x, gamma, beta, epsilon=self.epsilon, is_training=True)
-            # The fused op returns the unbiased (n - 1) variance; Keras averages the
-            # biased one, and so do we, so that both layers hold the same statistics.
-            n = tf.cast(tf.size(x) // tf.shape(x)[-1], "float32")
-            variance = variance * ((n - 1.0) / n)
-            self.moving_mean.assign(self.moving_mean * self.momentum
-                                    + mean * (1.0 - self.momentum))
-            self.moving_variance.assign(self.moving_variance * self.momentum
-                                        + variance * (1.0 - self.momentum))
-        else:
-            # Inference mode, and a frozen layer (Keras 3's rule, see training.py).
-            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                x, gamma, beta, mean=self.moving_mean, variance=self.moving_variance,
-                epsilon=self.epsilon, is_training=False)
-        return tf.cast(y, self.compute_dtype)
 
 
 def normalization(kind, name):
@@ -86,114 +50,6 @@ def downsample(x, filters, name, norm="batch"):
     x = layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"{name}_lrelu")(x)
     norm_layer = normalization(norm, f"{name}_norm")
     return norm_layer(x) if norm_layer else x
-
-
-@keras.saving.register_keras_serializable(package="mouthgan")
-class UpSampleConv2D(layers.Layer):
-    """``UpSampling2D(2)`` then ``Conv2D(filters, kernel, strides=1, padding="same")``,
-    computed exactly without building the upsampled tensor.
-
-    Why: the handout's decoder doubles the image with nearest-neighbour upsampling and
-    then convolves it. On a CPU the upsampled tensor (e.g. 128x128x8 before the output
-    layer) and a convolution with 1-4 output channels over it cost more than the rest of
-    the generator together. Each output pixel of an upsample-then-convolve reads only a
-    3x3 neighbourhood of the small input, with the 4x4 kernel's taps summed by which
-    source pixel they land on, and there are four such "phases" (even/odd row, column).
-    So: build the four 3x3 phase kernels from the 4x4 kernel, convolve the small input
-    once with all of them (4 x filters outputs), and interleave the phases as
-    ``depth_to_space`` would (``interleave_phases``). Same weights (a 4x4 kernel and a
-    bias, the parameter count of ``Conv2D``), same results up to float rounding
-    (``tests/test_models.py``), ~3x faster. ``build_generator(literal_upsampling=True)``
-    builds the two layers instead.
-    """
-
-    def __init__(self, filters, kernel_size=4, activation=None, **kwargs):
-        super().__init__(**kwargs)
-        k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
-        # Conv2D's attribute names, so summaries and the report read it like one.
-        self.filters, self.kernel_size, self.strides, self.padding = filters, (k, k), (1, 1), "same"
-        self.activation = keras.activations.get(activation)
-
-    def build(self, input_shape):
-        k, channels = self.kernel_size[0], input_shape[-1]
-        self.kernel = self.add_weight(name="kernel", shape=(k, k, channels, self.filters),
-                                      initializer="glorot_uniform")
-        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-        self.phase_matrix = phase_matrix(k)
-
-    def call(self, x):
-        k, channels = self.kernel_size[0], self.kernel.shape[2]
-        phases = tf.matmul(tf.cast(self.phase_matrix, self.compute_dtype),
-                           tf.reshape(self.kernel, (k * k, -1)))
-        # (3, 3, 2, 2, in, out) -> (3, 3, in, 4 * out): phase-major output channels, the
-        # order interleave_phases (like depth_to_space) reads them in.
-        phases = tf.reshape(phases, (3, 3, 2, 2, channels, self.filters))
-        phases = tf.reshape(tf.transpose(phases, (0, 1, 4, 2, 3, 5)),
-                            (3, 3, channels, 4 * self.filters))
-        y = tf.nn.conv2d(x, phases, strides=1, padding="SAME")
-        y = tf.nn.bias_add(y, tf.tile(self.bias, [4]))  # fused into the convolution
-        return self.activation(interleave_phases(y, self.filters))
-
-    def compute_output_shape(self, input_shape):
-        b, h, w, _ = input_shape
-        return (b, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": self.kernel_size[0],
-                "activation": keras.activations.serialize(self.activation)}
-
-
-@keras.saving.register_keras_serializable(package="mouthgan")
-class ConcatConv2D(layers.Layer):
-    """``Concatenate()`` along channels then ``Conv2D(filters, kernel, strides,
-    padding="same")``, computed as one convolution per input, summed.
-
-    Why: D's first layer sees (image, white), two 128x128x1 tensors. TensorFlow's CPU
-    concatenation of one-channel images copies one float at a time (~4-5 ms a call at
-    batch 32), its gradient is as many slices, and G's gradient through D would also
-    be computed for the white half, which nothing needs. Same weights as the
-    ``Conv2D`` on the concatenation (one kernel, input channels in input order), same
-    results up to float rounding (``tests/test_models.py``).
-    """
-
-    def __init__(self, filters, kernel_size=4, strides=1, **kwargs):
-        super().__init__(**kwargs)
-        k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
-        s = strides if isinstance(strides, int) else strides[0]
-        # Conv2D's attribute names, so summaries and the report read it like one.
-        self.filters, self.kernel_size, self.strides, self.padding = filters, (k, k), (s, s), "same"
-
-    def build(self, input_shapes):
-        self.channels = [shape[-1] for shape in input_shapes]
-        shape = self.kernel_size + (sum(self.channels), self.filters)
-        self.kernel = self.add_weight(name="kernel", shape=shape, initializer="glorot_uniform")
-        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-
-    def call(self, inputs):
-        kernels = tf.split(self.kernel, self.channels, axis=2)
-        y = tf.add_n([tf.nn.conv2d(x, k, self.strides, "SAME") for x, k in zip(inputs, kernels)])
-        return tf.nn.bias_add(y, self.bias)
-
-    def compute_output_shape(self, input_shapes):
-        b, h, w, _ = input_shapes[0]
-        s = self.strides[0]
-        return (b, None if h is None else -(-h // s), None if w is None else -(-w // s),
-                self.filters)
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": self.kernel_size[0], "strides": self.strides[0]}
-
-
-def interleave_phases(y, filters):
-    """(b, h, w, 4 * filters) phase-major -> (b, 2h, 2w, filters): ``tf.nn.depth_to_space(y,
-    2)``, as a reshape and a transpose, which this CPU runs 1.3-2x faster (forward and
-    backward; most for the output layer's one channel)."""
-    b, h, w = tf.shape(y)[0], tf.shape(y)[1], tf.shape(y)[2]
-    y = tf.reshape(y, (b, h, w, 2, 2, filters))  # (..., row phase, column phase, filters)
-    y = tf.transpose(y, (0, 1, 3, 2, 4, 5))  # (b, h, row phase, w, column phase, filters)
-    return tf.reshape(y, (b, 2 * h, 2 * w, filters))
 
 
 def upsample_conv(x, filters, name, activation=None, literal=False, dtype=None):
@@ -239,7 +95,7 @@ def context_layer(x, channels):
     Why: a convolution's output pixel sees a window; the mouth's shape (smile or not,
     teeth or not) is told by the cheeks and eyes. Context Encoders (Pathak et al. 2016)
     join the encoder and decoder by a fully connected layer for this reason. Measured on
-    the 6x ``best``: worse, not better (``benchmarks/RESULTS.md``, session 7); opt-in.
+    the 6x ``best``: worse, not better (``benchmarks/RESULTS.md``, 2026-12-01); opt-in.
     """
     size, width = x.shape[1], x.shape[2]
     context = layers.Flatten(name="context_flatten")(x)
@@ -346,7 +202,7 @@ def build_adversarial(generator, discriminator, loss_weights=(1.0, 100.0),
     function is built, so the handout's order (compile D, freeze, compile AM) leaves D
     frozen for its own ``train_on_batch`` too and D never learns. Callers must set
     ``discriminator.trainable = True`` before D's updates and ``False`` before AM's
-    (``mouthgan.training.HandoutLoop`` does). A frozen BatchNormalization runs in
+    (``mouthgan.handout_loop.HandoutLoop`` does). A frozen BatchNormalization runs in
     inference mode in Keras 3 (moving statistics), so D judges the fakes in AM with its
     moving statistics; the fused engine does the same, on purpose.
 

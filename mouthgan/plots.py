@@ -10,14 +10,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-HISTORY_COLUMNS = ("step", "d_loss", "d_acc", "g_loss", "g_adv", "g_l1",
-                   "val_rmse", "val_rmse_pasted")
+# history.csv, written by Keras's CSVLogger (mouthgan.callbacks.HistoryCSV): one row a
+# step. Its first column is named "epoch", as in any Keras CSV log; each of our steps is
+# one Keras epoch (the handout's "Epoch"), counted from 1. Runs written before 2026-12
+# name it "step"; read_history gives both as "step".
+LOSS_KEYS = ("d_loss", "d_acc", "g_loss", "g_adv", "g_l1")
+VALIDATION_KEYS = ("val_rmse", "val_rmse_pasted")  # raw output, and pasted into the hole
+HISTORY_COLUMNS = ("epoch",) + LOSS_KEYS + VALIDATION_KEYS
 # A Patch-GAN D that cannot tell real from fake outputs 0.5 everywhere: MSE 0.25.
 D_CHANCE_MSE = 0.25
 
 
 def read_history(path):
-    return pd.read_csv(path)
+    """history.csv as a DataFrame with a ``step`` column (a blank or NA value: not
+    measured at that step)."""
+    return pd.read_csv(path).rename(columns={"epoch": "step"})
 
 
 def smooth(values, window=50):
@@ -73,18 +80,20 @@ def plot_validation(history_path, out_path):
     return out_path
 
 
-def sample_grid(prediction01, real_uint8, white_uint8, out_path, title=None):
-    """Rows of [prediction, real, white], the handout's way of showing results."""
-    rows = len(prediction01)
-    fig, axes = plt.subplots(rows, 3, figsize=(6, 2 * rows), squeeze=False)
+def sample_grid(pasted01, raw01, real_uint8, white_uint8, out_path, title=None):
+    """Rows of [restored, raw output, real, white]. "Restored" is what the Kaggle CSV
+    holds and what is scored: the generator's output pasted into the white hole. The raw
+    output beside it shows what the network draws everywhere else."""
+    columns = [(pasted01, "restored (scored)"), (raw01, "raw output"),
+               (np.asarray(real_uint8) / 255.0, "real"), (np.asarray(white_uint8) / 255.0, "white")]
+    rows = len(pasted01)
+    fig, axes = plt.subplots(rows, len(columns), figsize=(8, 2 * rows), squeeze=False)
     for i in range(rows):
-        for j, (image, label) in enumerate(
-                [(prediction01[i], "prediction"), (real_uint8[i] / 255.0, "real"),
-                 (white_uint8[i] / 255.0, "white")]):
-            axes[i, j].imshow(image, cmap="gray", vmin=0, vmax=1)
+        for j, (images, label) in enumerate(columns):
+            axes[i, j].imshow(images[i], cmap="gray", vmin=0, vmax=1)
             axes[i, j].axis("off")
             if i == 0:
-                axes[i, j].set_title(label)
+                axes[i, j].set_title(label, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

@@ -191,7 +191,7 @@ def build(run_dir):
 
     import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
 
-    from mouthgan.plots import plot_losses, plot_validation
+    from mouthgan.plots import plot_losses, plot_validation, read_history
 
     from mouthgan.run_dir import RESTORATION, run_kind
 
@@ -219,7 +219,7 @@ def build(run_dir):
     generator, discriminator = model("generator.keras"), model("discriminator.keras")
     saved = json.loads((run_dir / "config.json").read_text())
     config, versions = saved["config"], saved.get("versions", {})
-    history = pd.read_csv(run_dir / "history.csv")
+    history = read_history(run_dir / "history.csv")
     if history.empty:
         raise MouthganError(f"{run_dir}/history.csv: no training steps recorded")
     scores_path = run_dir / "scores.json"

@@ -19,7 +19,7 @@ def make_run_dir(run_dir=None, runs_root="runs", point_latest=True):
     in a ``runs`` folder, point ``runs/latest`` at it; ``point_latest=False`` for runs
     that are not mouth restorations (the DCGAN example), so ``latest`` stays a model the
     export can use. Refuses a folder that holds a run or that another process writes."""
-    from mouthgan.training import find_checkpoint
+    from mouthgan.checkpoints import holds_checkpoint
 
     if not run_dir:
         run_dir = Path(runs_root) / datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -27,7 +27,7 @@ def make_run_dir(run_dir=None, runs_root="runs", point_latest=True):
     if run_dir.is_dir():
         with run_lock(run_dir):  # refuse a folder another process is writing into
             pass
-    if find_checkpoint(run_dir):
+    if holds_checkpoint(run_dir):
         raise MouthganError(f"{run_dir}: holds a run already; use --resume {run_dir} "
                             "to continue it, or another --run-dir")
     if run_dir.exists() and not run_dir.is_dir():

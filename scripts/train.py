@@ -66,9 +66,10 @@ def main(argv=None):
     config.validate(len(dataset.train))
 
     cli.import_tensorflow()
-    from mouthgan.training import find_checkpoint, train
+    from mouthgan.checkpoints import holds_checkpoint
+    from mouthgan.training import train
 
-    if args.resume and find_checkpoint(args.resume) is None:
+    if args.resume and not holds_checkpoint(args.resume):
         raise MouthganError(f"{args.resume}: no checkpoint to resume from")
     if run_dir is None:
         run_dir = make_run_dir(config.run_dir or None)

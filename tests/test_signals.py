@@ -1,7 +1,6 @@
 """SIGINT and SIGTERM stop a run at the next step boundary with a checkpoint that resumes
 exactly, whatever the moment and whatever disposition the process inherited."""
 
-import json
 import os
 import signal
 import subprocess
@@ -12,16 +11,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mouthgan import signals, training
+from mouthgan import callbacks, checkpoints, engine, evaluation, gan, handout_loop, signals
+from mouthgan.checkpoints import checkpoint_step
 from mouthgan.data import load_dataset
 from mouthgan.run_dir import make_run_dir
 from mouthgan.signals import Interrupted
-from mouthgan.training import find_checkpoint, train
+from mouthgan.training import train
 from conftest import ROOT
-
-
-def checkpoint_step(run_dir):
-    return json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"]
 
 
 def history_steps(run_dir):
@@ -58,12 +54,12 @@ class Moment:
 
 def during_first_trace(signum):
     def arm(mp):
-        original = training.Pix2Pix.train_step
+        original = gan.Pix2Pix.train_step
 
         def traced(self, data):  # Python runs this body only while tracing
             kill_self(signum)
             return original(self, data)
-        mp.setattr(training.Pix2Pix, "train_step", traced)
+        mp.setattr(gan.Pix2Pix, "train_step", traced)
     return arm
 
 
@@ -72,7 +68,7 @@ def between_d_and_g_update(signum, step):
     def arm(mp):
         import tensorflow as tf
 
-        original = training.Pix2Pix._d_update
+        original = gan.Pix2Pix._d_update
         calls = {"n": 0}
 
         def send():
@@ -87,82 +83,84 @@ def between_d_and_g_update(signum, step):
                 marker = tf.py_function(send, [], tf.float32)
             with tf.control_dependencies([marker]):
                 return tuple(tf.identity(r) for r in result)
-        mp.setattr(training.Pix2Pix, "_d_update", d_update)
+        mp.setattr(gan.Pix2Pix, "_d_update", d_update)
     return arm
 
 
 def while_writing_samples(signum, step):
     def arm(mp):
-        original = training.RunLogger.write_samples
+        original = callbacks.SampleGrids.write
 
-        def write_samples(self):
-            if self.step == step:
+        def write(self, at_step):
+            if at_step == step:
                 kill_self(signum)
-            return original(self)
-        mp.setattr(training.RunLogger, "write_samples", write_samples)
+            return original(self, at_step)
+        mp.setattr(callbacks.SampleGrids, "write", write)
     return arm
 
 
 def during_evaluation(signum, step):
     def arm(mp):
-        original_end, original_eval = training.RunLogger.on_train_batch_end, \
-            training.Evaluator.__call__
+        original_end = callbacks.ValidationRMSE.on_epoch_end
+        original_eval = evaluation.Evaluator.__call__
         current = {}
 
-        def on_train_batch_end(self, batch, logs=None):
-            current["step"] = self.step + 1  # the step being logged (and evaluated)
-            return original_end(self, batch, logs)
+        def on_epoch_end(self, epoch, logs=None):
+            current["step"] = epoch + 1  # the step being evaluated
+            return original_end(self, epoch, logs)
 
         def evaluate(self, generator):
             if current.get("step") == step:
                 kill_self(signum)
             return original_eval(self, generator)
-        mp.setattr(training.RunLogger, "on_train_batch_end", on_train_batch_end)
-        mp.setattr(training.Evaluator, "__call__", evaluate)
+        mp.setattr(callbacks.ValidationRMSE, "on_epoch_end", on_epoch_end)
+        mp.setattr(evaluation.Evaluator, "__call__", evaluate)
     return arm
 
 
 def during_checkpoint_twice(step, first, second):
-    """The first signal as the save begins, a second one halfway (between the model files
-    and the optimizer state): the save must finish whole."""
+    """The first signal as the save begins, a second one halfway (after TensorFlow's
+    checkpoint, before the .keras files beside it): the save must finish whole."""
     def arm(mp):
-        original_save, original_savez = training.save_checkpoint, np.savez
+        original = checkpoints.Checkpoints.save
 
-        def save(engine, run_dir):
-            if training.steps_done(engine) == step:
+        def save(self):
+            if self.engine.steps_done == step:
                 kill_self(first)
-                mp.setattr(np, "savez", lambda *a, **k: (kill_self(second),
-                                                         original_savez(*a, **k)))
-            try:
-                return original_save(engine, run_dir)
-            finally:
-                mp.setattr(np, "savez", original_savez)
-        mp.setattr(training, "save_checkpoint", save)
+                manager_save = self.manager.save
+
+                def save_then_signal(*args, **kwargs):
+                    path = manager_save(*args, **kwargs)
+                    kill_self(second)
+                    return path
+                mp.setattr(self.manager, "save", save_then_signal)
+            return original(self)
+        mp.setattr(checkpoints.Checkpoints, "save", save)
     return arm
 
 
 def while_building_models(signum):
     def arm(mp):
-        original = training.build_models
-        mp.setattr(training, "build_models", lambda config: (kill_self(signum),
-                                                             original(config))[1])
+        original = engine.build_models
+        mp.setattr(engine, "build_models", lambda config: (kill_self(signum),
+                                                           original(config))[1])
     return arm
 
 
 def while_loading_the_checkpoint(signum):
     def arm(mp):
-        original = training.load_checkpoint
-        mp.setattr(training, "load_checkpoint", lambda engine, folder: (
-            original(engine, folder), kill_self(signum))[0])
+        original = checkpoints.Checkpoints.restore
+        mp.setattr(checkpoints.Checkpoints, "restore", lambda self: (
+            original(self), kill_self(signum))[0])
     return arm
 
 
 def handout_between_d_and_am(signum, step):
     def arm(mp):
-        original = training.HandoutLoop.update
+        original = handout_loop.HandoutLoop.update
 
         def update(self, *batch):
-            if training.steps_done(self) + 1 == step:
+            if self.steps_done + 1 == step:
                 am = self.adversarial
                 train_am = am.train_on_batch
 
@@ -172,7 +170,7 @@ def handout_between_d_and_am(signum, step):
                     return train_am(*a, **k)
                 am.train_on_batch = first_signal_then_train
             return original(self, *batch)
-        mp.setattr(training.HandoutLoop, "update", update)
+        mp.setattr(handout_loop.HandoutLoop, "update", update)
     return arm
 
 

@@ -14,9 +14,17 @@ from mouthgan import MouthganError
 from mouthgan.config import TrainConfig, resolve, to_json
 from mouthgan.data import load_dataset
 from mouthgan.run_dir import make_run_dir
-from mouthgan.training import (HandoutLoop, Pix2Pix, draw_batch, find_checkpoint,
-                               make_engine, train)
+from mouthgan.batches import draw_batch
+from mouthgan.checkpoints import checkpoint_step, find_checkpoint
+from mouthgan.engine import make_engine as make_engine_for_split
+from mouthgan.gan import Pix2Pix
+from mouthgan.handout_loop import HandoutLoop
+from mouthgan.training import train
 from conftest import ROOT
+
+
+def make_engine(config, dataset):
+    return make_engine_for_split(config, dataset.train)
 
 
 def tiny_config(data, **kw):
@@ -117,16 +125,18 @@ def test_run_directory_contents(tiny_data, tmp_path):
     assert saved["config"]["seed"] == 3 and saved["config"]["loss_weights"] == [1.0, 100.0]
     assert {"tensorflow", "keras", "numpy"} <= set(saved["versions"])
     history = (run_dir / "history.csv").read_text().splitlines()
-    assert history[0] == "step,d_loss,d_acc,g_loss,g_adv,g_l1,val_rmse,val_rmse_pasted"
+    assert history[0] == "epoch,d_loss,d_acc,g_loss,g_adv,g_l1,val_rmse,val_rmse_pasted"
     assert [int(l.split(",")[0]) for l in history[1:]] == [1, 2, 3, 4]
-    assert history[2].split(",")[-1] != ""  # validation measured at step 2
+    validation = [l.split(",")[-1] for l in history[1:]]  # measured every 2 steps
+    assert validation[0] == validation[2] == "NA" and float(validation[1]) > 0
     for name in ("loss.png", "generator.keras", "discriminator.keras", "scores.json",
                  "summary.json",
                  "samples/step_000000.png", "samples/step_000002.png",
                  "samples/step_000004.png",
-                 "checkpoint/state.npz"):
+                 "checkpoint/checkpoint", "checkpoint/generator.keras"):
         assert (run_dir / name).exists(), name
-    assert list((run_dir / "tensorboard").glob("events.*"))
+    assert list((run_dir / "tensorboard" / "train").glob("events.*"))
+    assert list((run_dir / "tensorboard" / "validation").glob("events.*"))
     scores = json.loads((run_dir / "scores.json").read_text())
     assert set(scores) == {"test", "validation"}
     # Pasting keeps every pixel outside the hole: it can only help over the identity
@@ -189,8 +199,10 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data, tmp_pat
     run_dir = make_run_dir(tmp_path / "nan")
     with pytest.raises(MouthganError, match=r"g_l1 became NaN/Inf at step 3.*step 2"):
         train(tiny_config(tiny_data, engine=engine, steps=6), data, run_dir, verbose=0)
-    assert json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"] == 2
-    assert len((run_dir / "history.csv").read_text().splitlines()) == 3
+    assert checkpoint_step(run_dir) == 2
+    rows = (run_dir / "history.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["1", "2", "3"]  # the NaN step is recorded
+    assert rows[2].split(",")[5] == "nan"  # g_l1
     assert not (run_dir / "generator.keras").exists()
 
 
@@ -227,50 +239,26 @@ def test_resume_of_a_broken_run_directory(tiny_data, tmp_path):
         {"config": dataclasses.asdict(resolve(data=str(tiny_data), batch_size=4))}))
     result = run_train("--resume", run_dir)
     assert result.returncode == 2 and "no checkpoint to resume from" in result.stderr
-    checkpoint = run_dir / "checkpoint"  # a checkpoint whose model file is not a .keras
+    checkpoint = run_dir / "checkpoint"  # the checkpoint format of mouthgan 0.1.0
     checkpoint.mkdir()
     (checkpoint / "step.json").write_text('{"step": 2}')
-    (checkpoint / "generator.keras").write_bytes(b"PK\x03\x04 not a zip")
     result = run_train("--resume", run_dir)
-    assert result.returncode == 2 and "broken checkpoint" in result.stderr
+    assert result.returncode == 2 and "a checkpoint of mouthgan 0.1.0" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_checkpoint_from_before_the_fused_layers_loads_by_layer_name(tmp_path, monkeypatch):
-    """Checkpoints written with Keras's BatchNormalization and D's Concatenate + Conv2D
-    (mouthgan before the speed work) resume: same layer names, same weights."""
-    import keras
-    from keras import layers
-
-    from mouthgan import models
-    from mouthgan.training import load_weights_by_layer_name
-
-    def keras_batch_norm(kind, name):
-        return kind and layers.BatchNormalization(momentum=models.BN_MOMENTUM, name=name)
-
-    monkeypatch.setattr(models, "normalization", keras_batch_norm)
-    old_generator = models.build_generator()
-    image, white = keras.Input((128, 128, 1)), keras.Input((128, 128, 1))
-    x = layers.Concatenate(name="pair")([image, white])
-    for i, f in enumerate(models.DISCRIMINATOR_FILTERS, 1):
-        x = models.downsample(x, f, f"disc{i}", norm=None if i == 1 else "batch")
-    x = layers.Conv2D(1, 4, padding="same", name="patch_scores")(x)
-    old_discriminator = keras.Model([image, white], x)
-    rng = np.random.default_rng(0)
-    for model in (old_generator, old_discriminator):
-        model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32")
-                           for w in model.get_weights()])
-        model.save(tmp_path / f"{model.name}.keras")
-    monkeypatch.undo()
-
-    for old, new in ((old_generator, models.build_generator()),
-                     (old_discriminator, models.build_discriminator())):
-        load_weights_by_layer_name(new, tmp_path / f"{old.name}.keras")
-        for a, b in zip(old.get_weights(), new.get_weights()):
-            np.testing.assert_array_equal(a, b)
-    with pytest.raises(KeyError):  # a file of another network is refused
-        load_weights_by_layer_name(models.build_generator(),
-                                   tmp_path / f"{old_discriminator.name}.keras")
+def test_a_damaged_checkpoint_or_one_of_other_settings_is_refused(tiny_data, tmp_path):
+    data = load_dataset(tiny_data)
+    config = tiny_config(tiny_data, steps=2)
+    run_dir = make_run_dir(tmp_path / "run")
+    train(config, data, run_dir, verbose=0)
+    other = replace(config, generator_filters=(8, 8, 16, 32, 32), steps=3)
+    with pytest.raises(MouthganError, match="one of other settings"):
+        train(other, data, run_dir, resume=True, verbose=0)
+    for index in (run_dir / "checkpoint").glob("*.index"):
+        index.write_bytes(b"not an index")
+    with pytest.raises(MouthganError, match="broken checkpoint"):
+        train(replace(config, steps=3), data, run_dir, resume=True, verbose=0)
 
 
 def start_long_run(data, run_dir, checkpoint_every, sample_every):
@@ -296,7 +284,7 @@ def test_after_kill_9_resume_starts_from_the_last_checkpoint(tiny_data, tmp_path
     finally:
         process.kill()  # SIGKILL: no handler runs
         process.communicate()
-    step = json.loads((find_checkpoint(run_dir) / "step.json").read_text())["step"]
+    step = checkpoint_step(run_dir)
     assert step >= 3 and step % 3 == 0
     # the folder is moved before the resume (to keep it, say): the run continues there
     moved = run_dir.rename(tmp_path / "moved")
@@ -313,7 +301,7 @@ def test_after_kill_9_resume_starts_from_the_last_checkpoint(tiny_data, tmp_path
 def test_fused_adam_takes_keras_adams_steps(schedule):
     import keras
 
-    from mouthgan.training import FusedAdam, LinearDecay
+    from mouthgan.optimizers import FusedAdam, LinearDecay
 
     rng = np.random.default_rng(0)
     start = [rng.normal(size=(4, 4, 2, 3)).astype("float32"), rng.normal(size=3).astype("float32")]
@@ -361,7 +349,7 @@ def test_weight_decay_shrinks_only_the_generators_kernels(tiny_data):
 def test_reconstruction_loss_weighs_the_hole():
     import tensorflow as tf
 
-    from mouthgan.training import reconstruction_loss
+    from mouthgan.losses import reconstruction_loss
 
     real = tf.zeros((1, 2, 2, 1))
     fake = tf.constant([[[[1.0], [0.0]], [[0.0], [-2.0]]]])
@@ -376,7 +364,7 @@ def test_reconstruction_loss_weighs_the_hole():
 
 def test_hole_masks_find_the_painted_box(tiny_data):
     from mouthgan.data import HOLE_BOX
-    from mouthgan.training import hole_masks
+    from mouthgan.batches import hole_masks
 
     white = load_dataset(tiny_data).train.white
     masks = hole_masks(white)
@@ -390,7 +378,7 @@ def test_random_shift_translates_each_image_within_the_limit():
     import keras
     import tensorflow as tf
 
-    from mouthgan.training import random_shift
+    from mouthgan.batches import random_shift
 
     images = np.random.default_rng(0).normal(size=(16, 20, 24, 1)).astype(np.float32)
     shifted = random_shift(tf.constant(images), 2, keras.random.SeedGenerator(1)).numpy()
@@ -408,7 +396,7 @@ def test_flip_draws_stored_pairs_or_their_mirrors(tiny_data):
     import keras
 
     from mouthgan.data import to_model_range
-    from mouthgan.training import hole_masks, training_images
+    from mouthgan.batches import hole_masks, training_images
 
     train_split = load_dataset(tiny_data).train
     config = tiny_config(tiny_data, batch_size=40, flip=True, hole_weight=10.0)
@@ -434,7 +422,7 @@ def test_shift_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
     import keras
 
     from mouthgan.data import to_model_range
-    from mouthgan.training import training_images
+    from mouthgan.batches import training_images
 
     train_split = load_dataset(tiny_data).train
     config = tiny_config(tiny_data, batch_size=12, shift=4, jitter=0.2)
@@ -454,7 +442,7 @@ def test_shift_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
 def test_erase_paints_one_white_rectangle_into_the_input_only(tiny_data):
     import keras
 
-    from mouthgan.training import training_images
+    from mouthgan.batches import training_images
 
     train_split = load_dataset(tiny_data).train
     plain = tiny_config(tiny_data, batch_size=16)
@@ -480,7 +468,7 @@ def test_erase_paints_one_white_rectangle_into_the_input_only(tiny_data):
 def test_mixup_blends_pairs_of_faces_and_whitens_both_holes(tiny_data):
     import keras
 
-    from mouthgan.training import training_images
+    from mouthgan.batches import training_images
 
     train_split = load_dataset(tiny_data).train
     plain = tiny_config(tiny_data, batch_size=16, flip=True)
@@ -510,7 +498,7 @@ def test_mixup_blends_pairs_of_faces_and_whitens_both_holes(tiny_data):
 def test_ema_is_what_gets_evaluated_and_saved(tiny_data, tmp_path):
     import keras
 
-    from mouthgan.training import update_ema
+    from mouthgan.gan import update_ema
 
     data = load_dataset(tiny_data)
     result = train(tiny_config(tiny_data, ema=0.5), data, make_run_dir(tmp_path / "r"),

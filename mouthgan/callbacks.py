@@ -1,0 +1,147 @@
+"""The callbacks of a training run that Keras does not have.
+
+Keras's own do the rest (``training.run_callbacks``): ``CSVLogger`` writes history.csv,
+``TensorBoard`` the scalars, ``TerminateOnNaN`` stops a run whose loss diverged. Both
+engines run one Keras epoch per training step (the handout's "Epoch"), so each of these
+acts once a step; ``epoch`` below is the 0-based index Keras passes, and the step it
+ends is ``epoch + 1``.
+"""
+
+import math
+import os
+
+import keras
+
+from mouthgan.inpaint import find_holes, paste, predict
+from mouthgan.plots import HISTORY_COLUMNS, LOSS_KEYS, VALIDATION_KEYS
+
+
+def due(step, every, total_steps):
+    """Whether a once-every-N-steps action falls on ``step`` (and always on the last)."""
+    return step % every == 0 or step == total_steps
+
+
+class ValidationRMSE(keras.callbacks.Callback):
+    """Adds ``val_rmse`` and ``val_rmse_pasted`` to the logs every ``every`` steps, for
+    the callbacks after it (CSV, TensorBoard, progress bar)."""
+
+    def __init__(self, evaluator, every, total_steps):
+        super().__init__()
+        self.evaluator, self.every, self.total_steps = evaluator, every, total_steps
+
+    def on_epoch_end(self, epoch, logs=None):
+        if due(epoch + 1, self.every, self.total_steps):
+            logs.update(self.evaluator(self.model.inference_generator))
+
+
+class HistoryCSV(keras.callbacks.CSVLogger):
+    """Keras's ``CSVLogger`` with its columns fixed up front and steps counted from 1.
+
+    Why the two changes: CSVLogger takes its columns from the first row's logs, and
+    validation is measured only every N steps; and its ``epoch`` column would count the
+    handout's epochs (our steps) from 0. A step without validation reads ``NA`` there.
+    """
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.keys = list(HISTORY_COLUMNS[1:])
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch + 1, logs)
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """``samples/step_*.png``: fixed faces restored by the generator that is evaluated,
+    before the first step and every ``every`` steps."""
+
+    def __init__(self, split, folder, every, total_steps):
+        super().__init__()
+        self.split, self.folder = split, folder
+        self.every, self.total_steps = every, total_steps
+        self.holes = find_holes(split.white)
+
+    def on_train_begin(self, logs=None):
+        if self.model.steps_done == 0:  # the untrained generator: the report's "before"
+            self.write(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if due(epoch + 1, self.every, self.total_steps):
+            self.write(epoch + 1)
+
+    def write(self, step):
+        from mouthgan.plots import sample_grid
+
+        raw = predict(self.model.inference_generator, self.split.white)
+        pasted = paste(raw, self.split.white / 255.0, self.holes)
+        sample_grid(pasted, raw, self.split.real, self.split.white,
+                    self.folder / f"step_{step:06d}.png", title=f"step {step}")
+
+
+class PeriodicCheckpoint(keras.callbacks.Callback):
+    """A checkpoint every ``every`` steps and at the last, then loss.png redrawn; never
+    one of a state whose losses are not finite (``failure`` then says which)."""
+
+    def __init__(self, checkpoints, every, total_steps, history_path, plot_path):
+        super().__init__()
+        self.checkpoints, self.every, self.total_steps = checkpoints, every, total_steps
+        self.history_path, self.plot_path = history_path, plot_path
+        self.failure = None
+        self.saved_step = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        bad = [k for k in LOSS_KEYS if not math.isfinite(float(logs[k]))]
+        if bad:
+            self.failure = f"{', '.join(bad)} became NaN/Inf at step {epoch + 1}"
+            self.model.stop_training = True
+        elif due(epoch + 1, self.every, self.total_steps):
+            self.save()
+
+    def save(self):
+        from mouthgan.plots import plot_losses
+
+        self.saved_step = self.checkpoints.save()
+        plot_losses(self.history_path, self.plot_path)
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """Keras's ``Progbar`` over the whole run, one tick a step (``ProgbarLogger`` draws
+    one bar per epoch, and each of our epochs is one step)."""
+
+    def __init__(self, total_steps, verbose=1):
+        super().__init__()
+        self.progbar = keras.utils.Progbar(total_steps, verbose=verbose, unit_name="step",
+                                           stateful_metrics=LOSS_KEYS + VALIDATION_KEYS,
+                                           interval=0.5)
+
+    def on_train_begin(self, logs=None):
+        if self.model.steps_done:
+            self.progbar.update(self.model.steps_done)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progbar.update(epoch + 1, [(k, float(logs[k])) for k in LOSS_KEYS + VALIDATION_KEYS
+                                        if k in logs])
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """Ends training at the step boundary after SIGINT or SIGTERM (``mouthgan.signals``).
+    Listed last, so the step that was running is logged and checkpointed as usual."""
+
+    def __init__(self, request):
+        super().__init__()
+        self.request = request
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.request:
+            self.model.stop_training = True
+
+
+def truncate_history(path, step):
+    """Drop the rows of steps after ``step``: a resumed run takes them again."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if int(float(line.split(",")[0])) <= step]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(kept))
+    os.replace(tmp, path)
+

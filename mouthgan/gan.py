@@ -1,0 +1,124 @@
+"""The fused engine: the GAN as a ``keras.Model`` whose ``train_step`` updates D, then G
+(the keras-io GAN pattern), driven by ``fit()``.
+
+One training step (the handout's, for both engines):
+
+1. draw ``batch_size`` random (real, white) pairs (``mouthgan.batches``);
+2. G turns the whites into fakes, in inference mode (the handout calls ``G.predict``);
+3. D learns: real pairs toward 1, then fake pairs toward 0 (MSE on the patch map),
+   ``d_steps`` times;
+4. G learns through "AM": D's verdict on G(white) toward 1 (MSE, D frozen) plus
+   the L1 distance to the real image, weighted ``loss_weights``.
+"""
+
+import keras
+import tensorflow as tf
+
+from mouthgan.batches import draw_batch, training_images
+from mouthgan.engine import Engine, step_logs
+from mouthgan.losses import pixel_weights, reconstruction_loss
+from mouthgan.models import patch_shape
+
+
+def update_ema(average, model, decay, step):
+    """average <- d * average + (1 - d) * model, every weight (BatchNorm's moving
+    statistics too, so they match the averaged kernels). The decay ramps up as
+    (1 + step) / (10 + step), as tf.train.ExponentialMovingAverage's num_updates does,
+    so the average forgets the random initial weights early on."""
+    step = tf.cast(step, tf.float32)
+    d = tf.minimum(decay, (1.0 + step) / (10.0 + step))
+    for a, w in zip(average.weights, model.weights):
+        a.assign(d * a + (1.0 - d) * w)
+
+
+class Pix2Pix(keras.Model, Engine):
+    """The fused engine: one compiled call updates D, then G (keras-io's GAN pattern).
+
+    ``fit()`` drives it, one epoch per training step, so every Keras callback works. The
+    data passed to ``fit`` is ignored: the step draws its own batch (``sample_batch``).
+    """
+
+    def __init__(self, generator, discriminator, real, white, config, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.config = config
+        self.images = training_images(real, white, config)
+        self.seed_generator = keras.random.SeedGenerator(config.seed)
+        self.patch = patch_shape(discriminator)
+        self.ema_generator = None
+        if config.ema:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+
+    def compile(self, d_optimizer, g_optimizer):
+        # G's optimizer as the model's: what Keras's TensorBoard callback reports the
+        # learning rate of. It is built on G's variables below, so fit() leaves it alone.
+        super().compile(optimizer=g_optimizer)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        # Build the slots now, so a checkpoint can be restored before the first step.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    def train_step(self, data):
+        return self.update(*self.sample_batch())
+
+    def run(self, total_steps, callbacks):
+        # The data is drawn inside train_step; fit only needs something to iterate.
+        ticks = tf.data.Dataset.from_tensors(0).repeat()
+        self.fit(ticks, initial_epoch=self.steps_done, epochs=total_steps, steps_per_epoch=1,
+                 verbose=0, shuffle=False, callbacks=callbacks)
+
+    def sample_batch(self):
+        """(real, white[, hole mask]) of the next step, as tensors: the same draw as
+        ``HandoutLoop.sample_batch`` (same sampler, same seed)."""
+        return draw_batch(self.images, self.config, self.seed_generator)
+
+    def update(self, real, white, hole=None):
+        """One step on a given batch: D on real then fake pairs, then G through AM."""
+        G, D = self.generator, self.discriminator
+        real, white = tf.convert_to_tensor(real), tf.convert_to_tensor(white)
+        weights = (None if hole is None or self.config.hole_weight == 1.0
+                   else pixel_weights(hole, self.config.hole_weight))
+        w_adv, w_l1 = self.config.loss_weights
+        ones = tf.ones((tf.shape(real)[0],) + self.patch)
+        zeros = tf.zeros_like(ones)
+        fake = G(white, training=False)  # the handout's G.predict
+
+        for _ in range(self.config.d_steps):
+            if self.config.d_batch == "mixed":
+                d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
+                                               tf.concat([white, white], 0),
+                                               tf.concat([ones, zeros], 0))
+                d_real = d_fake = d_loss
+                acc_real = acc_fake = d_acc
+            else:
+                d_real, acc_real = self._d_update(real, white, ones)
+                d_fake, acc_fake = self._d_update(fake, white, zeros)
+
+        with tf.GradientTape() as tape:
+            fake_for_g = G(white, training=True)
+            # D is frozen here. Keras 3 runs a frozen BatchNormalization in inference
+            # mode, so the handout engine's AM judges fakes with D's moving statistics;
+            # we do the same on purpose (train-mode statistics measured no better).
+            verdict = D([fake_for_g, white], training=False)
+            g_adv = tf.reduce_mean(tf.square(verdict - 1.0))
+            g_l1 = reconstruction_loss(real, fake_for_g, weights, self.config.reconstruction)
+            g_loss = w_adv * g_adv + w_l1 * g_l1
+        grads = tape.gradient(g_loss, G.trainable_variables)
+        self.g_optimizer.apply(grads, G.trainable_variables)
+        if self.ema_generator is not None:
+            update_ema(self.ema_generator, G, self.config.ema, self.g_optimizer.iterations)
+
+        return step_logs(d_real, d_fake, acc_real, acc_fake, g_loss, g_adv, g_l1)
+
+    def _d_update(self, image, white, target):
+        D = self.discriminator
+        with tf.GradientTape() as tape:
+            scores = D([image, white], training=True)
+            loss = tf.reduce_mean(tf.square(scores - target))
+        grads = tape.gradient(loss, D.trainable_variables)
+        self.d_optimizer.apply(grads, D.trainable_variables)
+        accuracy = tf.reduce_mean(tf.cast((scores > 0.5) == (target > 0.5), tf.float32))
+        return loss, accuracy
