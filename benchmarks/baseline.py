@@ -1,46 +1,42 @@
-"""Acceptance run of issue "Training": the default settings on the default data.
+"""One benchmark run: an experiment of `benchmarks/quality.py`, or any flags, at a seed.
 
-    python benchmarks/baseline.py [--seed 0] [--engine fused]
+    python benchmarks/baseline.py [--experiment strong-baseline] [--seed 0] [FLAGS...]
 
-Trains `scripts/train.py` with no flags but a fixed run directory and seed, then
-prints the pasted Test and Validation RMSE and the wall time, for benchmarks/RESULTS.md.
-Takes ~10 minutes on 2 CPU cores.
+Trains into `runs/bench-<name>-seed<S>` (the folder `quality.py` reads; FLAGS beyond
+the experiment's own make the name `<experiment>+<flags>`), unless that run finished
+before, then prints the pasted Test and Validation RMSE and the wall time as one JSON
+line. The default takes ~5-13 minutes on 2 CPU cores.
 """
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_runs import ensure_run, read_run  # noqa: E402
+from quality import LEVERS, PRESETS  # noqa: E402
 
 
 def main():
+    experiments = {e.name: e for e in PRESETS + LEVERS}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiment", default="strong-baseline", choices=sorted(experiments))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engine", default="fused")
-    parser.add_argument("--preset", default="strong-baseline")
     args, extra = parser.parse_known_args()
-    tag = "".join(a.strip("-").replace(" ", "") for a in extra)
-    run_dir = ROOT / "runs" / f"bench-{args.preset}-{args.engine}-seed{args.seed}{tag}"
-    if run_dir.exists():
-        sys.exit(f"error: {run_dir} exists; remove it to measure again")
+    experiment = experiments[args.experiment]
+    name = experiment.name + ("+" + "".join(a.strip("-") for a in extra) if extra else "")
     started = time.time()
-    subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--quiet",
-                    "--preset", args.preset, "--engine", args.engine,
-                    "--seed", str(args.seed), "--run-dir", str(run_dir), *extra],
-                   check=True, cwd=ROOT)
-    wall = time.time() - started
-    scores = json.loads((run_dir / "scores.json").read_text())
-    row = {"preset": args.preset, "engine": args.engine, "seed": args.seed, "extra": extra,
-           "test_pasted": round(scores["test"]["pasted"]["rmse"], 4),
-           "test_raw": round(scores["test"]["raw"]["rmse"], 4),
-           "val_pasted": round(scores["validation"]["pasted"]["rmse"], 4),
-           "val_raw": round(scores["validation"]["raw"]["rmse"], 4),
-           "wall_s": round(wall)}
-    print(json.dumps(row))
+    run_dir = ensure_run(name, [*experiment.flags, *extra], args.seed)
+    scores, _ = read_run(run_dir)
+    print(json.dumps({"run": run_dir.name, "flags": [*experiment.flags, *extra],
+                      "test_pasted": round(scores["test"]["pasted"]["rmse"], 4),
+                      "test_raw": round(scores["test"]["raw"]["rmse"], 4),
+                      "val_pasted": round(scores["validation"]["pasted"]["rmse"], 4),
+                      "val_raw": round(scores["validation"]["raw"]["rmse"], 4),
+                      "wall_s": round(time.time() - started)}))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ class TrainConfig:
                         "run's config.json records which)",
                         choices=("float32", "mixed_bfloat16", "auto"))
     literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
-                                  "pairs instead of the equivalent, ~2x faster UpSampleConv2D")
+                                  "pairs instead of the equivalent UpSampleConv2D, which trains about twice "
+                                  "as fast")
     reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "
                              "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"))
     hole_weight: float = _f(1.0, "weight of the reconstruction loss inside the white hole "
@@ -165,7 +166,7 @@ class TrainConfig:
 # Presets change only what differs from the defaults above.
 PRESETS = {
     # The handout's literal recipe, loss weights [1, 1]. On the default data it lands
-    # worse than classical cv2.inpaint (shared/DATA.md): the adversarial MSE alone
+    # worse than classical cv2.inpaint (docs/data.md): the adversarial MSE alone
     # barely pulls the output toward the face.
     "handout": {"loss_weights": (1.0, 1.0)},
     # The default: the handout's network and loop with pix2pix's L1 weight 100, random

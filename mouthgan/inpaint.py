@@ -2,7 +2,7 @@
 
 The homework scores every pixel, but only the mouth was painted: outside the hole the
 white image already is the answer. Pasting the generator's output into the hole only
-keeps every other pixel exact, and is a large win (shared/DATA.md: 0.063 -> 0.052 for
+keeps every other pixel exact, and is a large win (docs/data.md: 0.063 -> 0.052 for
 the handout's setting).
 """
 

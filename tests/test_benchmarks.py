@@ -1,0 +1,40 @@
+"""The benchmark scripts' experiment list: stable names, flags that parse and validate."""
+
+import argparse
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import quality  # noqa: E402
+from mouthgan.config import add_flags, config_from_args  # noqa: E402
+
+
+def test_every_experiment_has_a_unique_name_and_valid_flags():
+    experiments = quality.PRESETS + quality.LEVERS
+    names = [e.name for e in experiments]
+    flags_of = {}
+    for e in experiments:  # a name is one run folder: used twice, it trains the same thing
+        assert flags_of.setdefault(e.name, e.flags) == e.flags, e.name
+    assert len(set(names)) == len(names) - 1  # `best` is a preset and the last lever
+    assert all(name and " " not in name and "/" not in name for name in names)
+    parser = add_flags(argparse.ArgumentParser())
+    for e in experiments:
+        config = config_from_args(parser.parse_args(list(e.flags)))
+        config.validate()
+    lever = {e.name: e for e in quality.LEVERS}
+    # the rows that name an earlier `best` train what it was: 6x widths for 2000 steps
+    # at the handout's learning rate, in float32
+    x6 = config_from_args(parser.parse_args(list(lever["best-x6"].flags)))
+    assert (x6.generator_filters, x6.steps, x6.lr, x6.precision) == (
+        (24, 48, 96, 192, 192), 2000, 2e-4, "float32")
+
+
+def test_each_experiment_trains_into_its_own_folder(tmp_path, monkeypatch):
+    import bench_runs
+
+    monkeypatch.setattr(bench_runs, "RUNS", tmp_path)
+    planned = [bench_runs.ensure_run(e.name, e.flags, 1, dry_run=True)
+               for e in quality.PRESETS + quality.LEVERS]
+    assert planned == [None] * len(planned)  # nothing trained in a dry run
