@@ -70,33 +70,6 @@ def step_timer_class():
     return StepTimer
 
 
-def time_adam_ab(batch, blocks, steps):
-    """FusedAdam against Keras's Adam in one process: two fused engines of the default
-    settings, trained in alternating blocks of ``steps`` steps (the first block of each
-    is warm-up), so that the machine's drift falls on both alike."""
-    import keras
-
-    from mouthgan.config import resolve
-    from mouthgan.engine import make_engine
-
-    config = resolve("strong-baseline", batch_size=batch)
-    engines, times = {}, {"FusedAdam": [], "keras.optimizers.Adam": []}
-    for name in times:
-        engine = make_engine(config, synthetic_split())
-        if name != "FusedAdam":
-            engine.compile(d_optimizer=keras.optimizers.Adam(config.lr, beta_1=config.beta_1),
-                           g_optimizer=keras.optimizers.Adam(config.lr, beta_1=config.beta_1))
-        engines[name] = engine
-    timer = step_timer_class()
-    for block in range(blocks + 1):
-        for name, engine in engines.items():
-            block_times = []
-            engine.run(engine.steps_done + steps, callbacks=[timer(block_times)])
-            if block:
-                times[name] += block_times
-    return times
-
-
 def time_keras(engine_name, batch, warmup, steps, flags):
     import keras
     import tensorflow as tf
@@ -226,11 +199,6 @@ def time_torch(batch, warmup, steps):
 def child(args):
     import numpy as np
 
-    if args.adam_ab:
-        times = time_adam_ab(args.batch, blocks=6, steps=args.steps)
-        print("RESULT " + json.dumps({name: round(float(np.median(1000 * np.asarray(t))), 2)
-                                      for name, t in times.items()}))
-        return
     flags = json.loads(args.flags)
     if args.engine == "torch":
         times, threads = time_torch(args.batch, args.warmup, args.steps)
@@ -303,29 +271,12 @@ def main():
     parser.add_argument("--only", choices=("fused", "handout", "torch"), default=None)
     parser.add_argument("--flags", default="{}", help="TrainConfig overrides, as JSON")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
-    parser.add_argument("--adam-ab", action="store_true",
-                        help="only FusedAdam against Keras's Adam, in one process, "
-                             "alternating blocks of --steps steps at batch 32")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="fused", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
-    if args.adam_ab:
-        command = [sys.executable, __file__, "--child", "--adam-ab", "--steps", str(args.steps)]
-        out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
-        if line is None:
-            raise SystemExit(f"error: the A/B failed:\n{out.stderr[-2000:]}")
-        result = json.loads(line[len("RESULT "):])
-        for name, ms in result.items():
-            print(f"{name:24s} median {ms:.2f} ms/step")
-        print(f"FusedAdam saves {1 - result['FusedAdam'] / result['keras.optimizers.Adam']:.1%}"
-              " of a step")
-        return
-
     flags = json.loads(args.flags)
     plan = []
     if args.only in (None, "fused"):

@@ -30,8 +30,21 @@ def cpu_has_amx():
         return False
 
 
+class Settings:
+    """What both settings dataclasses share: reading them back from a config.json."""
+
+    @classmethod
+    def from_dict(cls, values):
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(values) - set(names)
+        if unknown:
+            raise MouthganError(f"unknown settings: {', '.join(sorted(unknown))}")
+        cleaned = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return cls(**cleaned)
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best; "
                      "other flags override them")
     data: str = _f("NLP_data", "data folder in the handout's layout (built if absent)")
@@ -103,15 +116,6 @@ class TrainConfig:
         # "auto" becomes what this machine runs fastest, so the saved settings say what ran.
         if self.precision == "auto":
             self.precision = "mixed_bfloat16" if cpu_has_amx() else "float32"
-
-    @classmethod
-    def from_dict(cls, values):
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = set(values) - set(names)
-        if unknown:
-            raise MouthganError(f"unknown settings: {', '.join(sorted(unknown))}")
-        cleaned = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-        return cls(**cleaned)
 
     def validate(self, n_train=None):
         problems = []
@@ -248,7 +252,7 @@ def config_from_args(args):
 
 # The lecture's Keras GAN example (scripts/dcgan_example.py, mouthgan/dcgan.py).
 @dataclass
-class DCGANConfig:
+class DCGANConfig(Settings):
     data: str = _f("faces", "faces: the NLP_data face images at 28x28 (built if absent); "
                    "mnist: keras.datasets.mnist (downloads once)", choices=("faces", "mnist"))
     data_dir: str = _f("NLP_data", "the folder --data faces reads")
@@ -261,4 +265,5 @@ class DCGANConfig:
     batch_size: int = _f(256, "real images per step (as many fakes beside them)")
     seed: int = _f(0, "seed for weights, noise and batches")
     sample_every: int = _f(500, "write a grid of generated images every N steps")
+    checkpoint_every: int = _f(500, "save a resumable checkpoint every N steps")
     run_dir: str = _f("", "where the run is written (default runs/dcgan-<timestamp>)")

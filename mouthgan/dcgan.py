@@ -18,6 +18,7 @@ from keras import layers
 
 from mouthgan import MouthganError
 from mouthgan.config import DCGANConfig  # noqa: F401  (the example's settings)
+from mouthgan.engine import Engine
 
 NOISE_DIM = 100
 IMAGE_SIZE = 28
@@ -124,8 +125,10 @@ def load_images(config):
     return images
 
 
-class DCGANTrainer:
-    """The slides' loop, one ``step()`` at a time."""
+class DCGANTrainer(Engine):
+    """The slides' loop, one ``step()`` at a time. It is an ``Engine`` for its state
+    only (models, optimizers, the sampler, the step count), so that a run checkpoints
+    and resumes like the restoration trainer's (``mouthgan.checkpoints``)."""
 
     def __init__(self, config, images):
         keras.utils.set_random_seed(config.seed)
@@ -134,14 +137,25 @@ class DCGANTrainer:
         self.generator = build_generator(config.generator)
         self.discriminator = build_discriminator(config.discriminator)
         self.adversarial = compile_models(self.generator, self.discriminator)
-        self.rng = np.random.default_rng(config.seed)
+        self.ema_generator = None
+        self.seed_generator = keras.random.SeedGenerator(config.seed)
+        self.d_optimizer, self.g_optimizer = self.discriminator.optimizer, self.adversarial.optimizer
+        # Build both optimizers' slots now, on what each updates (D alone; AM: G, D
+        # frozen), so that a checkpoint can be restored before the first step.
+        self.discriminator.trainable = True
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.discriminator.trainable = False
+        self.g_optimizer.build(self.adversarial.trainable_variables)
 
     def noise(self, n):
-        return self.rng.uniform(-1.0, 1.0, (n, NOISE_DIM)).astype(np.float32)
+        return np.asarray(keras.random.uniform((n, NOISE_DIM), -1.0, 1.0,
+                                               seed=self.seed_generator))
 
     def step(self):
         n = self.config.batch_size
-        real = self.images[self.rng.integers(0, len(self.images), n)]
+        index = np.asarray(keras.random.randint((n,), 0, len(self.images),
+                                                seed=self.seed_generator))
+        real = self.images[index]
         fake = self.generator.predict(self.noise(n), verbose=0)
         labels = np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]).astype(np.float32)
         self.discriminator.trainable = True  # Keras 3: or D never learns
@@ -162,49 +176,70 @@ DCGAN_PANELS = (
 )
 
 
-def train(config, images, run_dir, verbose=1):
-    """Train on ``images`` (``load_images``), writing history.csv, loss.png, samples/ and
-    the models into ``run_dir``.
+def train(config, images, run_dir, resume=False, verbose=1):
+    """Train on ``images`` (``load_images``), writing history.csv, loss.png, samples/,
+    the models and a checkpoint every ``checkpoint_every`` steps into ``run_dir``;
+    ``resume`` continues from the newest checkpoint.
 
-    SIGINT and SIGTERM stop it at the next step boundary, with what was learned saved
-    (``mouthgan.signals``); ``Interrupted`` is raised then.
+    SIGINT and SIGTERM stop it at the next step boundary with a checkpoint
+    (``mouthgan.signals``); ``Interrupted`` is raised then, with the resume command.
     """
+    from mouthgan.callbacks import due
+    from mouthgan.checkpoints import Checkpoints, checkpoint_step
     from mouthgan.plots import sample_images
     from mouthgan.run_dir import run_lock
     from mouthgan.signals import Interrupted, stop_requests
 
     run_dir = Path(run_dir)
     trainer = DCGANTrainer(config, images)
-    fixed_noise = trainer.noise(16)
-    progbar = keras.utils.Progbar(config.steps, verbose=verbose, unit_name="step",
-                                  stateful_metrics=["d_loss", "d_acc", "a_loss", "a_acc"])
-    rows = []
+    # The same 16 noise vectors at every sample grid, and after a resume.
+    fixed_noise = np.random.default_rng(config.seed).uniform(
+        -1.0, 1.0, (16, NOISE_DIM)).astype(np.float32)
     with run_lock(run_dir), stop_requests() as stop:
-        for step in range(1, config.steps + 1):
+        checkpoints = Checkpoints(trainer, run_dir)
+        rows = []
+        if resume:
+            start = checkpoints.restore()
+            rows = read_history(run_dir)[:start]
+            print(f"Resuming {run_dir} at step {start}")
+        progbar = keras.utils.Progbar(config.steps, verbose=verbose, unit_name="step",
+                                      stateful_metrics=["d_loss", "d_acc", "a_loss", "a_acc"])
+        for step in range(trainer.steps_done + 1, config.steps + 1):
             if stop:
                 break
             logs = trainer.step()
             rows.append({"step": step, **logs})
             progbar.update(step, list(logs.items()))
-            if step % config.sample_every == 0 or step == config.steps:
+            if due(step, config.sample_every, config.steps):
                 sample_images(trainer.generator.predict(fixed_noise, verbose=0)[..., 0],
                               run_dir / "samples" / f"step_{step:06d}.png",
                               title=f"step {step}")
-        save(trainer, rows, run_dir)
+            if due(step, config.checkpoint_every, config.steps):
+                save(trainer, rows, run_dir, checkpoints)
+        if stop and rows and checkpoint_step(run_dir) != trainer.steps_done:
+            save(trainer, rows, run_dir, checkpoints)
     if stop:
-        raise Interrupted(stop.signum, f"{stop.name}: stopped at step {len(rows)}; the "
-                                       f"history and models so far are in {run_dir}")
+        raise Interrupted(stop.signum, f"{stop.name}: stopped at step {trainer.steps_done}; "
+                                       "checkpoint saved. Continue with: python "
+                                       f"scripts/dcgan_example.py --resume {run_dir}")
     return trainer
 
 
-def save(trainer, rows, run_dir):
-    """history.csv, loss.png and both models, each written whole or not at all."""
+def read_history(run_dir):
+    """The rows of a run's history.csv (none if it has none)."""
+    import pandas as pd
+
+    path = Path(run_dir) / "history.csv"
+    return pd.read_csv(path).to_dict("records") if path.exists() else []
+
+
+def save(trainer, rows, run_dir, checkpoints):
+    """history.csv, loss.png, both models and the checkpoint, each written whole or not
+    at all."""
     import pandas as pd
 
     from mouthgan.plots import plot_losses
 
-    if not rows:
-        return
     history = run_dir / "history.csv"
     tmp = history.with_suffix(".tmp")
     pd.DataFrame(rows).to_csv(tmp, index=False)
@@ -215,3 +250,4 @@ def save(trainer, rows, run_dir):
         tmp = run_dir / f".{name}.tmp.keras"
         model.save(tmp)
         os.replace(tmp, run_dir / f"{name}.keras")
+    checkpoints.save()

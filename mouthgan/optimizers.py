@@ -37,43 +37,14 @@ def learning_rate_schedule(config, updates_per_step=1):
     return config.lr
 
 
-class FusedAdam(keras.optimizers.Adam):
-    """Keras's Adam (same slots, same update rule, same checkpoints), each variable
-    updated by TensorFlow's one ``ResourceApplyAdam`` op.
-
-    Why: Keras writes the update as ~15 small ops per variable, and a step updates 68
-    variables (G once, D twice): a thousand ops that do almost no arithmetic but each
-    cost the executor a dispatch. The fused op computes the same formula, alpha =
-    lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), m += (g - m)(1 - beta_1),
-    v += (g^2 - v)(1 - beta_2), w -= alpha * m / (sqrt(v) + epsilon), so results agree
-    up to float rounding (``tests/test_training.py``). AMSGrad is left to Keras.
-    """
-
-    def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad:
-            return super().update_step(gradient, variable, learning_rate)
-        dtype = variable.dtype
-        step = tf.cast(self.iterations + 1, dtype)
-        index = self._get_variable_index(variable)
-
-        def constant(value):
-            return tf.cast(value, dtype)
-
-        tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle, m=self._momentums[index].handle,
-            v=self._velocities[index].handle,
-            beta1_power=tf.pow(constant(self.beta_1), step),
-            beta2_power=tf.pow(constant(self.beta_2), step),
-            lr=constant(learning_rate), beta1=constant(self.beta_1),
-            beta2=constant(self.beta_2), epsilon=constant(self.epsilon),
-            grad=tf.cast(gradient, dtype))
-
-
 def adam(config, updates_per_step=1, weight_decay=None):
+    """Keras's Adam. (A fused ``ResourceApplyAdam`` variant was measured against it in
+    one process and was no faster: ``benchmarks/RESULTS.md``, 2026-12-02.)"""
     # beta_1 = 0.5 (DCGAN, pix2pix, the handout): the default 0.9 lets the two
     # players' momentum overshoot each other.
-    optimizer = FusedAdam(learning_rate=learning_rate_schedule(config, updates_per_step),
-                          beta_1=config.beta_1, weight_decay=weight_decay or None)
+    optimizer = keras.optimizers.Adam(
+        learning_rate=learning_rate_schedule(config, updates_per_step), beta_1=config.beta_1,
+        weight_decay=weight_decay or None)
     if weight_decay:
         # Kernels only, as AdamW is usually used: biases and BatchNorm's scale and
         # offset set levels, and shrinking them toward 0 is not a simpler model.

@@ -156,18 +156,21 @@ def run_kind(run_dir):
     return "dcgan-example" if isinstance(config, dict) and "data_dir" in config else RESTORATION
 
 
-def read_config(run_dir):
-    from mouthgan.config import TrainConfig
+def read_config(run_dir, kind=RESTORATION):
+    """The settings a run was made with: a ``TrainConfig`` for a restoration run, a
+    ``DCGANConfig`` for a ``kind="dcgan-example"`` one; another kind is refused."""
+    from mouthgan.config import DCGANConfig, TrainConfig
 
+    config_class = TrainConfig if kind == RESTORATION else DCGANConfig
     path = Path(run_dir) / "config.json"
     if not Path(run_dir).is_dir():
         raise MouthganError(f"{run_dir}: run directory not found")
     if not path.exists():
         raise MouthganError(f"{path}: missing; not a mouthgan run directory")
-    kind = run_kind(run_dir)
-    if kind != RESTORATION:
-        raise MouthganError(f"{run_dir}: a {kind} run, not a mouth-restoration run")
+    found = run_kind(run_dir)
+    if found != kind:
+        raise MouthganError(f"{run_dir}: a {found} run, not a {kind} run")
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text())["config"])
+        return config_class.from_dict(json.loads(path.read_text())["config"])
     except (ValueError, KeyError, TypeError, AttributeError, MouthganError) as exc:
         raise MouthganError(f"{path}: unreadable ({exc})")

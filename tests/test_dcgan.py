@@ -71,6 +71,28 @@ def test_d_learns_in_its_step_and_not_in_ams(tiny_data):
         d0, g0 = seen["d_after"], seen["g_after"]
 
 
+def test_a_resumed_run_matches_an_uninterrupted_one(tiny_data, tmp_path):
+    from dataclasses import replace
+
+    from mouthgan.dcgan import train
+    from mouthgan.run_dir import make_run_dir
+
+    config = DCGANConfig(data_dir=str(tiny_data), batch_size=4, seed=2, steps=4,
+                         sample_every=100, checkpoint_every=2)
+    images = load_images(config)
+    straight = train(config, images, make_run_dir(tmp_path / "straight"), verbose=0)
+    train(replace(config, steps=2), images, make_run_dir(tmp_path / "halves"), verbose=0)
+    resumed = train(config, images, tmp_path / "halves", resume=True, verbose=0)
+    assert resumed.steps_done == 4
+    for a, b in zip(weights(straight.generator) + weights(straight.discriminator),
+                    weights(resumed.generator) + weights(resumed.discriminator)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    rows = [(tmp_path / d / "history.csv").read_text().splitlines() for d in ("straight", "halves")]
+    assert len(rows[0]) == len(rows[1]) == 5
+    np.testing.assert_allclose([[float(v) for v in r.split(",")] for r in rows[0][1:]],
+                               [[float(v) for v in r.split(",")] for r in rows[1][1:]], rtol=1e-4)
+
+
 def test_rmsprop_decay_is_keras2s_schedule():
     from mouthgan.dcgan import rmsprop
 

@@ -306,7 +306,7 @@ def test_a_signal_stops_the_script_with_a_checkpoint_and_resume_finishes(
     assert history_steps(run_dir) == list(range(1, step + 3))
 
 
-def test_the_dcgan_example_stops_on_a_signal_with_its_models_saved(tiny_data, tmp_path):
+def test_the_dcgan_example_stops_on_a_signal_with_a_checkpoint_and_resumes(tiny_data, tmp_path):
     run_dir = tmp_path / "dcgan"
     process = start_long_run(tiny_data, run_dir, ignore_sigint=True,
                              script="dcgan_example.py")
@@ -319,10 +319,20 @@ def test_the_dcgan_example_stops_on_a_signal_with_its_models_saved(tiny_data, tm
         process.communicate()
     assert process.returncode == 130, err
     assert "Traceback" not in err and "SIGINT: stopped at step" in err
+    assert f"dcgan_example.py --resume {run_dir}" in err
+    step = checkpoint_step(run_dir)
     rows = (run_dir / "history.csv").read_text().splitlines()
-    assert len(rows) >= 3  # the header and at least steps 1 and 2
+    assert step >= 2 and len(rows) == step + 1
     for name in ("generator.keras", "discriminator.keras", "loss.png"):
         assert (run_dir / name).exists(), name
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/dcgan_example.py"), "--resume", str(run_dir),
+         "--steps", str(step + 2), "--quiet"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert f"Resuming {run_dir} at step {step}" in result.stdout
+    assert len((run_dir / "history.csv").read_text().splitlines()) == step + 3
 
 
 def test_a_signal_outside_a_training_loop_exits_at_once(tmp_path):
