@@ -108,7 +108,8 @@ class TrainConfig(Settings):
                       "mixup for inpainting; 0 = off")
     flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "
                             "and the mirrored restoration of its mirror image")
-    sample_every: int = _f(500, "write a [prediction, real, white] grid every N steps")
+    sample_every: int = _f(500, "write a [restored, raw output, real, white] grid every N "
+                           "steps")
     eval_every: int = _f(500, "validation RMSE every N steps (and at the end)")
     checkpoint_every: int = _f(500, "save a resumable checkpoint every N steps")
 

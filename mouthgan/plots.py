@@ -1,4 +1,5 @@
-"""Pictures of a run: the graded loss curves and [prediction, real, white] grids."""
+"""Pictures of a run: the graded loss curves, and sample grids of [restored, raw output,
+real, white]."""
 
 import os
 from pathlib import Path

@@ -287,7 +287,7 @@ def build(run_dir):
         blocks.append(image(val_png, "Validation RMSE over training, raw and pasted."))
     samples = sorted((run_dir / "samples").glob("step_*.png"))
     if samples:
-        blocks.append(heading("Samples: prediction | real | white"))
+        blocks.append(heading("Samples: restored (scored) | raw output | real | white"))
         picks = sorted({0, len(samples) // 2, len(samples) - 1})
         for i in picks:
             step = int(samples[i].stem.split("_")[1])
