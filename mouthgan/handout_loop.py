@@ -27,6 +27,7 @@ class HandoutLoop(Engine):
         self.adversarial = build_adversarial(generator, discriminator, config.loss_weights,
                                              optimizer=generator_adam(config))
         self.d_optimizer = discriminator.optimizer
+        # As the model's optimizer, G's is what Keras's TensorBoard callback reports.
         self.g_optimizer = self.optimizer = self.adversarial.optimizer
         discriminator.trainable = True
         self.d_optimizer.build(discriminator.trainable_variables)
