@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mouthgan import callbacks, checkpoints, engine, evaluation, gan, handout_loop, signals
+from mouthgan import callbacks, checkpoints, engine, evaluation, gan, handout_loop
 from mouthgan.checkpoints import checkpoint_step
 from mouthgan.data import load_dataset
 from mouthgan.run_dir import make_run_dir
@@ -193,13 +193,23 @@ HANDOUT_MOMENTS = [
 ]
 
 
-@pytest.mark.parametrize("engine,moments,final_steps,levers", [
-    ("fused", FUSED_MOMENTS, 16, {"ema": 0.9, "jitter": 0.1}),
-    ("handout", HANDOUT_MOMENTS, 5, {}),
+@pytest.mark.parametrize("engine,moments,final_steps,levers,inherited", [
+    ("fused", FUSED_MOMENTS, 16, {"ema": 0.9, "jitter": 0.1}, signal.default_int_handler),
+    ("handout", HANDOUT_MOMENTS, 5, {}, signal.SIG_IGN),  # as a background job inherits it
 ])
 def test_a_run_interrupted_at_each_moment_resumes_exactly(tiny_data, tmp_path, monkeypatch,
                                                           engine, moments, final_steps,
-                                                          levers):
+                                                          levers, inherited):
+    previous = signal.signal(SIGINT, inherited)
+    try:
+        interrupt_and_resume(tiny_data, tmp_path, monkeypatch, engine, moments, final_steps,
+                             levers, inherited)
+    finally:
+        signal.signal(SIGINT, previous)
+
+
+def interrupt_and_resume(tiny_data, tmp_path, monkeypatch, engine, moments, final_steps,
+                         levers, inherited):
     data = load_dataset(tiny_data)
     config = training_config(tiny_data, engine=engine, steps=final_steps, **levers)
     straight = train(config, data, make_run_dir(tmp_path / "straight"), verbose=0)
@@ -221,7 +231,7 @@ def test_a_run_interrupted_at_each_moment_resumes_exactly(tiny_data, tmp_path, m
         else:
             assert "nothing new to save" in str(stopped.value)
         done = moment.stops_at
-    assert signal.getsignal(signal.SIGINT) is not signals._handle  # handlers put back
+    assert signal.getsignal(signal.SIGINT) is inherited  # the handlers are put back
 
     resumed = train(config, data, run_dir, resume=True, verbose=0)
     assert resumed["steps"] == final_steps
