@@ -71,7 +71,6 @@ def step_timer_class():
 
 
 def time_keras(engine_name, batch, warmup, steps, flags):
-    import keras
     import tensorflow as tf
 
     from mouthgan.config import resolve

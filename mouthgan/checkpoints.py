@@ -9,13 +9,13 @@ inference generator and the discriminator are saved as ``.keras`` files: what th
 (``mouthgan.inpaint.model_file``) and the report read from a run that has not finished.
 """
 
-import os
 import re
 from pathlib import Path
 
 import tensorflow as tf
 
 from mouthgan import MouthganError
+from mouthgan.run_dir import write_models
 
 FOLDER = "checkpoint"
 KEEP = 2
@@ -51,11 +51,7 @@ class Checkpoints:
     def save(self):
         step = self.engine.steps_done
         self.manager.save(checkpoint_number=step)
-        for name, model in (("generator", self.engine.inference_generator),
-                            ("discriminator", self.engine.discriminator)):
-            tmp = self.folder / f".{name}.tmp.keras"
-            model.save(tmp)
-            os.replace(tmp, self.folder / f"{name}.keras")
+        write_models(self.folder, self.engine.inference_generator, self.engine.discriminator)
         return step
 
     def restore(self):

@@ -17,7 +17,6 @@ import numpy as np
 from keras import layers
 
 from mouthgan import MouthganError
-from mouthgan.config import DCGANConfig  # noqa: F401  (the example's settings)
 from mouthgan.engine import Engine
 
 NOISE_DIM = 100
@@ -239,15 +238,12 @@ def save(trainer, rows, run_dir, checkpoints):
     import pandas as pd
 
     from mouthgan.plots import plot_losses
+    from mouthgan.run_dir import write_models
 
     history = run_dir / "history.csv"
     tmp = history.with_suffix(".tmp")
     pd.DataFrame(rows).to_csv(tmp, index=False)
     os.replace(tmp, history)
     plot_losses(history, run_dir / "loss.png", DCGAN_PANELS)
-    for name, model in (("generator", trainer.generator),
-                        ("discriminator", trainer.discriminator)):
-        tmp = run_dir / f".{name}.tmp.keras"
-        model.save(tmp)
-        os.replace(tmp, run_dir / f"{name}.keras")
+    write_models(run_dir, trainer.generator, trainer.discriminator)
     checkpoints.save()

@@ -208,7 +208,7 @@ def _load_model(path, runtime):
     import_tensorflow()  # without TensorFlow's start-up notices
     import keras
 
-    import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
+    import mouthgan.layers  # noqa: F401  registers the speed layers for loading
 
     try:
         return keras.models.load_model(path, compile=False)

@@ -187,9 +187,8 @@ def telea_scores(data_folder):
 def build(run_dir):
     """The report's blocks for one run directory."""
     import keras
-    import pandas as pd
 
-    import mouthgan.models  # noqa: F401  registers UpSampleConv2D for loading
+    import mouthgan.layers  # noqa: F401  registers the speed layers for loading
 
     from mouthgan.plots import plot_losses, plot_validation, read_history
 

@@ -156,6 +156,15 @@ def run_kind(run_dir):
     return "dcgan-example" if isinstance(config, dict) and "data_dir" in config else RESTORATION
 
 
+def write_models(folder, generator, discriminator):
+    """``generator.keras`` and ``discriminator.keras`` in ``folder``, each written whole
+    or not at all (a temporary file renamed into place)."""
+    for name, model in (("generator", generator), ("discriminator", discriminator)):
+        tmp = Path(folder) / f".{name}.tmp.keras"
+        model.save(tmp)
+        os.replace(tmp, Path(folder) / f"{name}.keras")
+
+
 def read_config(run_dir, kind=RESTORATION):
     """The settings a run was made with: a ``TrainConfig`` for a restoration run, a
     ``DCGANConfig`` for a ``kind="dcgan-example"`` one; another kind is refused."""

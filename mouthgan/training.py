@@ -18,7 +18,7 @@ from mouthgan.callbacks import (HistoryCSV, PeriodicCheckpoint, ProgressBar, Sam
 from mouthgan.checkpoints import Checkpoints, checkpoint_step
 from mouthgan.engine import make_engine
 from mouthgan.evaluation import Evaluator, final_scores, sample_faces
-from mouthgan.run_dir import run_lock, write_config, write_json
+from mouthgan.run_dir import run_lock, write_config, write_json, write_models
 from mouthgan.signals import Interrupted, stop_requests
 
 
@@ -39,10 +39,10 @@ def _train(config, dataset, run_dir, resume, verbose, stop):
     engine = make_engine(config, dataset.train)
     checkpoints = Checkpoints(engine, run_dir)
     if resume:
-        start = checkpoints.restore()
+        restored = checkpoints.restore()
         # History after the checkpoint belongs to steps that will be run again.
-        truncate_history(run_dir / "history.csv", start)
-        print(f"Resuming {run_dir} at step {start}")
+        truncate_history(run_dir / "history.csv", restored)
+        print(f"Resuming {run_dir} at step {restored}")
     write_config(run_dir, config, {"engine_class": type(engine).__name__})
 
     saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
@@ -66,8 +66,7 @@ def _train(config, dataset, run_dir, resume, verbose, stop):
                                        "saved. Continue with: python scripts/train.py "
                                        f"--resume {run_dir}")
     seconds = time.time() - started
-    engine.inference_generator.save(run_dir / "generator.keras")
-    engine.discriminator.save(run_dir / "discriminator.keras")
+    write_models(run_dir, engine.inference_generator, engine.discriminator)
     scores = final_scores(engine.inference_generator, dataset, config.flip_average)
     write_json(run_dir / "scores.json", scores)
     write_json(run_dir / "summary.json", {

@@ -2,10 +2,8 @@
 clear line (or a sensible acceptance) for each kind of bad input."""
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
