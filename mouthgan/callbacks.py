@@ -100,7 +100,8 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
         from mouthgan.plots import plot_losses
 
         self.saved_step = self.checkpoints.save()
-        plot_losses(self.history_path, self.plot_path)
+        if self.plot_path is not None:  # None: a worker that writes no run folder
+            plot_losses(self.history_path, self.plot_path)
 
 
 class ProgressBar(keras.callbacks.Callback):

@@ -2,7 +2,7 @@
 ``RUN_DIR/checkpoint/``.
 
 The engine's ``checkpoint()`` names what a resumed run needs (both models, both
-optimizers with their step counts, the sampler's RNG state, the weight average); the
+optimizers with their step counts, the weight average); the
 manager writes it atomically as ``ckpt-<step>`` and keeps the last two, so a
 ``kill -9`` in the middle of a save leaves the previous checkpoint whole. Beside it the
 inference generator and the discriminator are saved as ``.keras`` files: what the export
@@ -10,6 +10,8 @@ inference generator and the discriminator are saved as ``.keras`` files: what th
 """
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import tensorflow as tf
@@ -42,16 +44,26 @@ def checkpoint_step(run_dir):
 class Checkpoints:
     """Save and restore one engine's state in one run folder."""
 
-    def __init__(self, engine, run_dir):
-        self.engine, self.folder = engine, Path(run_dir) / FOLDER
+    def __init__(self, engine, run_dir, chief=True):
+        self.engine, self.folder, self.chief = engine, Path(run_dir) / FOLDER, chief
         self.checkpoint = engine.checkpoint()
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.folder),
                                                   max_to_keep=KEEP)
 
     def save(self):
         step = self.engine.steps_done
-        self.manager.save(checkpoint_number=step)
-        write_models(self.folder, self.engine.inference_generator, self.engine.discriminator)
+        if self.chief:
+            self.manager.save(checkpoint_number=step)
+            write_models(self.folder, self.engine.inference_generator,
+                         self.engine.discriminator)
+        else:
+            # Multi-worker training: every worker takes part in a save (TensorFlow's
+            # rule, as a save may read variables across workers), the chief's is kept.
+            scratch = tempfile.mkdtemp(prefix="mouthgan-worker-ckpt-")
+            try:
+                self.checkpoint.write(str(Path(scratch) / "ckpt"))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
         return step
 
     def restore(self):

@@ -79,12 +79,29 @@ class TrainConfig(Settings):
     global_context: int = _f(0, "a fully connected layer over the generator's bottleneck "
                              "with this many channels per bottleneck pixel, joined to it: "
                              "every restored pixel then sees the whole face; 0 = off")
-    precision: str = _f("float32", "the generator's arithmetic: float32, mixed_bfloat16 "
+    precision: str = _f("float32", "the generator's arithmetic: float32; mixed_bfloat16 "
                         "(bfloat16 compute, float32 weights and output layer; 1.3-2x faster "
-                        "for a wide G on CPUs with AMX, no gain for the handout's thin one), "
-                        "or auto (mixed_bfloat16 where the CPU has AMX, else float32; the "
-                        "run's config.json records which)",
-                        choices=("float32", "mixed_bfloat16", "auto"))
+                        "for a wide G on CPUs with AMX, no gain for the handout's thin one); "
+                        "mixed_float16 (the same in float16 with loss scaling, for GPUs); or "
+                        "auto (mixed_float16 on a GPU, mixed_bfloat16 where the CPU has AMX, "
+                        "else float32; the run's config.json records which)",
+                        choices=("float32", "mixed_bfloat16", "mixed_float16", "auto"))
+    distribute: str = _f("auto", "where to train: none (one device); mirrored (tf.distribute"
+                         ".MirroredStrategy over this machine's GPUs, or --devices); "
+                         "multi-worker (MultiWorkerMirroredStrategy over the machines "
+                         "TF_CONFIG names: the same command on each); auto (mirrored where "
+                         "more than one GPU is visible, else none). --batch-size stays the "
+                         "global batch", choices=("auto", "none", "mirrored", "multi-worker"))
+    devices: tuple = _f((), "the devices --distribute mirrored uses, e.g. /gpu:0 /gpu:1 "
+                        "(default: every GPU); naming more CPUs than the machine has splits "
+                        "its CPU into that many logical devices", nargs="+", type=str)
+    sync_batchnorm: bool = _f(True, "under a strategy, BatchNormalization takes its "
+                              "statistics over the global batch, so that N replicas x B/N "
+                              "take the step 1 device x B takes")
+    input: str = _f("auto", "training faces held in memory, or streamed from their files "
+                    "(read and decoded per batch: memory does not grow with their number); "
+                    "auto: in memory while they take at most 1 GiB (~10k faces)",
+                    choices=("auto", "memory", "stream"))
     literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
                                   "pairs instead of the equivalent UpSampleConv2D, which trains about twice "
                                   "as fast")
@@ -112,11 +129,6 @@ class TrainConfig(Settings):
                            "steps")
     eval_every: int = _f(500, "validation RMSE every N steps (and at the end)")
     checkpoint_every: int = _f(500, "save a resumable checkpoint every N steps")
-
-    def __post_init__(self):
-        # "auto" becomes what this machine runs fastest, so the saved settings say what ran.
-        if self.precision == "auto":
-            self.precision = "mixed_bfloat16" if cpu_has_amx() else "float32"
 
     def validate(self, n_train=None):
         problems = []
@@ -160,6 +172,9 @@ class TrainConfig(Settings):
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "
                                 "--engine handout is the handout's literal loop")
+        if self.engine == "handout" and self.distribute not in ("auto", "none"):
+            problems.append("--engine handout runs on one device; --distribute needs the "
+                            "fused engine")
         if n_train is not None and self.batch_size > n_train:
             problems.append(f"--batch-size {self.batch_size} is larger than the "
                             f"{n_train} training pairs in {self.data}")

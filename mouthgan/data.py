@@ -24,6 +24,27 @@ IMAGE_SIZE = 128
 # (mouthgan.inpaint.find_hole); this box is only how the default data is made.
 HOLE_BOX = (84, 112, 44, 84)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+# Training faces are held in memory up to this many bytes (decoded, mirrored copies and
+# hole masks included), and streamed from their files beyond it (``--input auto``).
+# 1 GiB is ~10k faces with flips and masks: far beyond the default data's 700, well
+# inside any machine that trains.
+MEMORY_BUDGET = 1 << 30
+
+
+def needs_holes(config):
+    """Whether a training batch carries each face's hole mask (the hole weight and the
+    augmentations that repaint the hole need it)."""
+    return config.hole_weight != 1.0 or bool(config.shift or config.jitter or config.mixup)
+
+
+def input_mode(n_faces, config):
+    """``--input`` resolved: "memory" or "stream" (auto: memory within
+    ``MEMORY_BUDGET``)."""
+    if config.input != "auto":
+        return config.input
+    planes = 2 + needs_holes(config)  # real, white, hole mask: one byte a pixel each
+    held = n_faces * IMAGE_SIZE * IMAGE_SIZE * planes * (2 if config.flip else 1)
+    return "memory" if held <= MEMORY_BUDGET else "stream"
 
 
 def to_model_range(images_uint8):
@@ -128,6 +149,13 @@ def load_folder(folder, size=IMAGE_SIZE, notes=None):
 
 def load_pairs(real_dir, white_dir, size=IMAGE_SIZE, notes=None):
     """Real and White folders paired by stem -> (real, white, stems), uint8."""
+    pairs = pair_files(real_dir, white_dir, notes)
+    return (read_images(pairs.real_files, size, notes),
+            read_images(pairs.white_files, size, notes), pairs.names)
+
+
+def pair_files(real_dir, white_dir, notes=None):
+    """Real and White folders paired by stem -> ``FilePairs``, nothing read."""
     real_files = {p.stem: p for p in list_images(real_dir, notes)}
     white_files = {p.stem: p for p in list_images(white_dir, notes)}
     only_real = sorted(set(real_files) - set(white_files))
@@ -140,9 +168,7 @@ def load_pairs(real_dir, white_dir, size=IMAGE_SIZE, notes=None):
             parts.append(f"{len(only_white)} in {white_dir} only ({_first_few(only_white)})")
         raise MouthganError("unpaired images: " + "; ".join(parts))
     stems = sorted(real_files)
-    real = read_images([real_files[s] for s in stems], size, notes)
-    white = read_images([white_files[s] for s in stems], size, notes)
-    return real, white, stems
+    return FilePairs([real_files[s] for s in stems], [white_files[s] for s in stems], stems)
 
 
 def _first_few(names, n=5):
@@ -162,22 +188,81 @@ class Split:
 
 
 @dataclass
+class FilePairs:
+    """Training pairs as files, not read: what a streamed run trains from."""
+
+    real_files: list
+    white_files: list
+    names: list
+
+    def __len__(self):
+        return len(self.names)
+
+    def read(self, n=None):
+        """The first ``n`` pairs (all by default) as a ``Split``."""
+        return Split(read_images(self.white_files[:n]), read_images(self.real_files[:n]),
+                     self.names[:n])
+
+
+@dataclass
+class RecordShards:
+    """Training pairs in sharded TFRecords (``scripts/make_tfrecords.py``): always
+    streamed, in order."""
+
+    shards: list
+    count: int
+
+    def __len__(self):
+        return self.count
+
+
+RECORDS_INDEX = "records.json"  # beside the shards: their names and the pair count
+
+
+def record_shards(folder):
+    """The ``RecordShards`` of a Training folder made by make_tfrecords.py, or None."""
+    import json
+
+    index = Path(folder) / RECORDS_INDEX
+    if not index.exists():
+        return None
+    try:
+        meta = json.loads(index.read_text())
+        shards = [Path(folder) / name for name in meta["shards"]]
+        count = int(meta["count"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MouthganError(f"{index}: not a records index ({exc})")
+    missing = [p.name for p in shards if not p.is_file()]
+    if missing:
+        raise MouthganError(f"{index}: shard(s) missing: {_first_few(missing)}")
+    return RecordShards(shards, count)
+
+
+@dataclass
 class Dataset:
     root: Path
-    train: Split
+    train: Split | FilePairs | RecordShards
     test: Split | None
     validation: Split | None
 
 
-def load_dataset(root="NLP_data", size=IMAGE_SIZE, notes=None):
-    """Read the whole NLP_data layout. Test and Validation are optional."""
+def load_dataset(root="NLP_data", size=IMAGE_SIZE, notes=None, read_training=True):
+    """Read the whole NLP_data layout. Test and Validation are optional.
+    ``read_training=False`` leaves the training pairs as files (``FilePairs``), for a
+    run that may stream them."""
     root = Path(root)
     if not root.is_dir():
         what = "is a file, not a data folder" if root.exists() else "data folder not found"
         raise MouthganError(f"{root}: {what}")
-    real, white, names = load_pairs(root / "Training/Real", root / "Training/White",
-                                    size, notes)
-    train = Split(white, real, names)
+    records = record_shards(root / "Training")
+    if records is not None:
+        train = records
+    elif read_training:
+        real, white, names = load_pairs(root / "Training/Real", root / "Training/White",
+                                        size, notes)
+        train = Split(white, real, names)
+    else:
+        train = pair_files(root / "Training/Real", root / "Training/White", notes)
 
     test = None
     if (root / "Test/White").is_dir():

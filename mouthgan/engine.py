@@ -20,8 +20,10 @@ class Engine:
     """What the trainer needs of an engine.
 
     Attributes each engine sets: ``generator``, ``discriminator``, ``g_optimizer``,
-    ``d_optimizer``, ``seed_generator`` (the batch sampler, whose state is checkpointed),
-    ``ema_generator`` (the weight average, or None), ``stop_training``.
+    ``d_optimizer``, ``ema_generator`` (the weight average, or None), ``stop_training``;
+    and ``seed_generator`` where batches are drawn with a stateful sampler whose state
+    must be checkpointed (the DCGAN example; the restoration engines draw each step's
+    batch from the seed and the step alone, ``mouthgan.batches``).
     """
 
     @property
@@ -49,11 +51,12 @@ class Engine:
 
     def checkpoint(self):
         """A ``tf.train.Checkpoint`` of everything a resumed run needs, by name: both
-        models, both optimizers (their slots and step counts), the sampler's RNG state,
-        the weight average."""
+        models, both optimizers (their slots and step counts), the weight average, and a
+        stateful sampler's RNG state."""
         state = {"generator": self.generator, "discriminator": self.discriminator,
-                 "g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer,
-                 "sampler_state": self.seed_generator.state}
+                 "g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer}
+        if getattr(self, "seed_generator", None) is not None:
+            state["sampler_state"] = self.seed_generator.state
         if self.ema_generator is not None:
             state["ema_generator"] = self.ema_generator
         return tf.train.Checkpoint(**state)
@@ -67,8 +70,10 @@ def step_logs(d_real, d_fake, acc_real, acc_fake, g_loss, g_adv, g_l1):
             "g_adv": g_adv, "g_l1": g_l1, "loss": d_loss + g_loss}
 
 
-def build_models(config):
-    """The generator and discriminator a config describes, seeded."""
+def build_models(config, synchronized_batchnorm=False):
+    """The generator and discriminator a config describes, seeded.
+    ``synchronized_batchnorm``: BatchNormalization takes its statistics over the global
+    batch, across replicas (``--sync-batchnorm`` under a strategy)."""
     from mouthgan.models import build_discriminator, build_generator
 
     keras.utils.set_random_seed(config.seed)
@@ -76,22 +81,33 @@ def build_models(config):
                                 dropout=config.dropout,
                                 literal_upsampling=config.literal_upsampling,
                                 precision=config.precision,
-                                global_context=config.global_context)
-    discriminator = build_discriminator(config.discriminator_filters, norm=config.norm)
+                                global_context=config.global_context,
+                                synchronized_batchnorm=synchronized_batchnorm)
+    discriminator = build_discriminator(config.discriminator_filters, norm=config.norm,
+                                        synchronized_batchnorm=synchronized_batchnorm)
     return generator, discriminator
 
 
-def make_engine(config, train_split):
+def make_engine(config, train, strategy=None):
     """The engine ``config.engine`` names, with fresh seeded models, over the training
-    pairs of ``train_split``."""
+    pairs ``train`` (a ``data.Split`` or ``data.FilePairs``; held in memory or streamed
+    as ``--input`` says). Models, optimizers and the weight average are built in
+    ``strategy``'s scope when one is given."""
+    from mouthgan.batches import choose_source
     from mouthgan.gan import Pix2Pix
     from mouthgan.handout_loop import HandoutLoop
     from mouthgan.optimizers import discriminator_adam, generator_adam
 
-    generator, discriminator = build_models(config)
-    images = (generator, discriminator, train_split.real, train_split.white, config)
+    source = choose_source(train, config)
     if config.engine == "handout":
-        return HandoutLoop(*images)  # compiles its models the handout's way
-    engine = Pix2Pix(*images)
-    engine.compile(d_optimizer=discriminator_adam(config), g_optimizer=generator_adam(config))
+        generator, discriminator = build_models(config)
+        return HandoutLoop(generator, discriminator, source, config)  # compiles its own
+    # Under a strategy (even of one replica) BatchNormalization is Keras's synchronized
+    # one, so that 1 and N replicas compute their statistics alike.
+    synchronized = config.sync_batchnorm and strategy is not None
+    with (strategy or tf.distribute.get_strategy()).scope():
+        generator, discriminator = build_models(config, synchronized)
+        engine = Pix2Pix(generator, discriminator, source, config)
+        engine.compile(d_optimizer=discriminator_adam(config),
+                       g_optimizer=generator_adam(config))
     return engine

@@ -46,7 +46,13 @@ def final_scores(generator, dataset, flip_average=False):
 
 def sample_faces(dataset, n=4):
     """Fixed faces for the sample grids: validation if there is one, else training."""
-    from mouthgan.data import Split
+    from mouthgan import MouthganError
+    from mouthgan.data import FilePairs, RecordShards, Split
 
     split = dataset.validation if dataset.validation is not None else dataset.train
+    if isinstance(split, FilePairs):  # streamed training data: read just these
+        return split.read(n)
+    if isinstance(split, RecordShards):
+        raise MouthganError(f"{dataset.root}: training from TFRecords needs a Validation "
+                            "folder beside them (make_tfrecords.py copies it)")
     return Split(split.white[:n], split.real[:n], split.names[:n])

@@ -3,7 +3,8 @@
 
 One training step (the handout's, for both engines):
 
-1. draw ``batch_size`` random (real, white) pairs (``mouthgan.batches``);
+1. take the step's ``batch_size`` random (real, white) pairs from the input pipeline
+   (``mouthgan.batches``);
 2. G turns the whites into fakes, in inference mode (the handout calls ``G.predict``);
 3. D learns: real pairs toward 1, then fake pairs toward 0 (MSE on the patch map),
    ``d_steps`` times;
@@ -14,9 +15,9 @@ One training step (the handout's, for both engines):
 import keras
 import tensorflow as tf
 
-from mouthgan.batches import draw_batch, training_images
+from mouthgan.batches import batch_at, training_batches
 from mouthgan.engine import Engine, step_logs
-from mouthgan.losses import pixel_weights, reconstruction_loss
+from mouthgan.losses import patch_accuracy, patch_mse, pixel_weights, reconstruction_loss
 from mouthgan.models import patch_shape
 
 
@@ -24,32 +25,60 @@ def update_ema(average, model, decay, step):
     """average <- d * average + (1 - d) * model, every weight (BatchNorm's moving
     statistics too, so they match the averaged kernels). The decay ramps up as
     (1 + step) / (10 + step), as tf.train.ExponentialMovingAverage's num_updates does,
-    so the average forgets the random initial weights early on."""
+    so the average forgets the random initial weights early on.
+
+    Called inside the step; under a strategy it runs once, in cross-replica context
+    (``merge_call``), the way Keras's optimizers update their mirrored slots: the model's
+    weights are the same on every replica, so one update of each copy is the average's.
+    """
     step = tf.cast(step, tf.float32)
     d = tf.minimum(decay, (1.0 + step) / (10.0 + step))
-    for a, w in zip(average.weights, model.weights):
-        a.assign(d * a + (1.0 - d) * w)
+    pairs = list(zip(average.weights, model.weights))
+
+    def assign_all(strategy=None):
+        for a, w in pairs:
+            value = d * a + (1.0 - d) * w
+            if strategy is None:
+                a.assign(value)
+            else:
+                strategy.extended.update(a.value, lambda var, v: var.assign(v), args=(value,))
+
+    replica = tf.distribute.get_replica_context()
+    if replica is None or not tf.distribute.has_strategy():
+        assign_all()
+    else:
+        replica.merge_call(assign_all)
 
 
 class Pix2Pix(keras.Model, Engine):
     """The fused engine: one compiled call updates D, then G (keras-io's GAN pattern).
 
-    ``fit()`` drives it, one epoch per training step, so every Keras callback works. The
-    data passed to ``fit`` is ignored: the step draws its own batch (``sample_batch``).
+    ``fit()`` drives it, one epoch per training step, so every Keras callback works, on
+    the dataset of ``batches.training_batches``; under a ``tf.distribute`` strategy
+    (built in its scope) each replica takes its share of every batch.
     """
 
-    def __init__(self, generator, discriminator, real, white, config, **kwargs):
+    def __init__(self, generator, discriminator, source, config, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.config = config
-        self.images = training_images(real, white, config)
-        self.seed_generator = keras.random.SeedGenerator(config.seed)
+        self.source = source  # the training faces (batches.FacesInMemory / FaceFiles)
         self.patch = patch_shape(discriminator)
         self.ema_generator = None
         if config.ema:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
+        # Its parts are built models; nothing is left for fit() to build from a batch
+        # (which it would try under a strategy, by calling this model).
+        self.built = True
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras's fit() under a strategy averages a first batch over the replicas to
+        # build an unbuilt model; under MultiWorkerMirroredStrategy that reduce fails
+        # (a PerReplica it cannot convert, Keras 3.15). Everything here is built in
+        # __init__ and compile(), so there is nothing to build.
+        return
 
     def compile(self, d_optimizer, g_optimizer):
         # G's optimizer as the model's: what Keras's TensorBoard callback reports the
@@ -61,19 +90,34 @@ class Pix2Pix(keras.Model, Engine):
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
 
-    def train_step(self, data):
-        return self.update(*self.sample_batch())
+    def train_step(self, batch):
+        logs = self.update(*batch)
+        strategy = self.distribute_strategy
+        if strategy.num_replicas_in_sync == 1:
+            return logs
+        # Each replica's losses are its share of the global batch's mean
+        # (mouthgan.losses); every replica reports their sum, the mean.
+        logs = tf.distribute.get_replica_context().all_reduce("sum", logs)
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3 reduces multi-worker logs along a batch axis, which a scalar
+            # lacks ("Invalid reduction dimension 0", tensorflow/tensorflow#72388).
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
 
     def run(self, total_steps, callbacks):
-        # The data is drawn inside train_step; fit only needs something to iterate.
-        ticks = tf.data.Dataset.from_tensors(0).repeat()
-        self.fit(ticks, initial_epoch=self.steps_done, epochs=total_steps, steps_per_epoch=1,
+        start, strategy = self.steps_done, self.distribute_strategy
+        if strategy.num_replicas_in_sync > 1:
+            batches = strategy.distribute_datasets_from_function(
+                lambda context: training_batches(self.source, self.config, start, context))
+        else:
+            batches = training_batches(self.source, self.config, start)
+        self.fit(batches, initial_epoch=start, epochs=total_steps, steps_per_epoch=1,
                  verbose=0, shuffle=False, callbacks=callbacks)
 
     def sample_batch(self):
-        """(real, white[, hole mask]) of the next step, as tensors: the same draw as
-        ``HandoutLoop.sample_batch`` (same sampler, same seed)."""
-        return draw_batch(self.images, self.config, self.seed_generator)
+        """(real, white[, hole mask]) of the next step, as tensors: the batch ``run``
+        would take (the same function of the seed and the step)."""
+        return batch_at(self.source, self.config, self.steps_done)
 
     def update(self, real, white, hole=None):
         """One step on a given batch: D on real then fake pairs, then G through AM."""
@@ -103,10 +147,13 @@ class Pix2Pix(keras.Model, Engine):
             # mode, so the handout engine's AM judges fakes with D's moving statistics;
             # we do the same on purpose (train-mode statistics measured no better).
             verdict = D([fake_for_g, white], training=False)
-            g_adv = tf.reduce_mean(tf.square(verdict - 1.0))
+            g_adv = patch_mse(verdict, 1.0)
             g_l1 = reconstruction_loss(real, fake_for_g, weights, self.config.reconstruction)
             g_loss = w_adv * g_adv + w_l1 * g_l1
-        grads = tape.gradient(g_loss, G.trainable_variables)
+            # mixed_float16 (on a GPU): the loss scaled so float16 gradients do not
+            # underflow; the optimizer unscales them. Other precisions: unchanged.
+            scaled_loss = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled_loss, G.trainable_variables)
         self.g_optimizer.apply(grads, G.trainable_variables)
         if self.ema_generator is not None:
             update_ema(self.ema_generator, G, self.config.ema, self.g_optimizer.iterations)
@@ -117,8 +164,7 @@ class Pix2Pix(keras.Model, Engine):
         D = self.discriminator
         with tf.GradientTape() as tape:
             scores = D([image, white], training=True)
-            loss = tf.reduce_mean(tf.square(scores - target))
+            loss = patch_mse(scores, target)
         grads = tape.gradient(loss, D.trainable_variables)
         self.d_optimizer.apply(grads, D.trainable_variables)
-        accuracy = tf.reduce_mean(tf.cast((scores > 0.5) == (target > 0.5), tf.float32))
-        return loss, accuracy
+        return loss, patch_accuracy(scores, target)

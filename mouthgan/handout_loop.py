@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from mouthgan.batches import draw_batch, training_images
+from mouthgan.batches import batch_at, training_batches
 from mouthgan.engine import Engine, step_logs
 from mouthgan.losses import pixel_weights
 from mouthgan.models import build_adversarial, compile_discriminator, patch_shape
@@ -18,9 +18,9 @@ class HandoutLoop(Engine):
     weights), about 1.7x slower: four host round trips a step instead of one.
     """
 
-    def __init__(self, generator, discriminator, real, white, config):
+    def __init__(self, generator, discriminator, source, config):
         self.generator, self.discriminator, self.config = generator, discriminator, config
-        self.images = training_images(real, white, config)
+        self.source = source
         self.ema_generator = None
         # The same optimizers as the fused engine's.
         compile_discriminator(discriminator, optimizer=discriminator_adam(config))
@@ -32,15 +32,13 @@ class HandoutLoop(Engine):
         discriminator.trainable = True
         self.d_optimizer.build(discriminator.trainable_variables)
         self.g_optimizer.build(generator.trainable_variables)
-        # The same sampler and seed as the fused engine: both draw the same batches.
-        self.seed_generator = keras.random.SeedGenerator(config.seed)
         self.patch = patch_shape(discriminator)
         self.stop_training = False
 
     def sample_batch(self):
-        """(real, white[, hole mask]) as NumPy arrays."""
-        return tuple(x.numpy() for x in draw_batch(self.images, self.config,
-                                                    self.seed_generator))
+        """(real, white[, hole mask]) of the next step as NumPy arrays: the fused
+        engine's batch of that step."""
+        return tuple(x.numpy() for x in batch_at(self.source, self.config, self.steps_done))
 
     def update(self, real, white, hole=None):
         G, D, AM = self.generator, self.discriminator, self.adversarial
@@ -77,10 +75,12 @@ class HandoutLoop(Engine):
         callbacks = keras.callbacks.CallbackList(callbacks, model=self)
         callbacks.on_train_begin()
         logs = None
-        for epoch in range(self.steps_done, total_steps):
+        start = self.steps_done
+        batches = training_batches(self.source, self.config, start).as_numpy_iterator()
+        for epoch in range(start, total_steps):
             callbacks.on_epoch_begin(epoch)
             callbacks.on_train_batch_begin(0)
-            logs = self.update(*self.sample_batch())
+            logs = self.update(*next(batches))
             callbacks.on_train_batch_end(0, logs)
             callbacks.on_epoch_end(epoch, logs)
             if self.stop_training:

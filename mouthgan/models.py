@@ -29,10 +29,13 @@ BN_MOMENTUM = 0.8
 LEAKY_SLOPE = 0.2  # "LeakyReLU over ReLU" in the encoder and D, as the handout recommends
 
 
-def normalization(kind, name):
-    """'batch' (the handout's), 'instance' (pix2pix's test-time trick), or None."""
+def normalization(kind, name, synchronized=False):
+    """'batch' (the handout's), 'instance' (pix2pix's test-time trick), or None.
+    ``synchronized``: batch statistics over all replicas of a ``tf.distribute``
+    strategy, so that N replicas x B/N normalise as 1 device x B does."""
     if kind == "batch":
-        return FusedBatchNormalization(momentum=BN_MOMENTUM, name=name)
+        return FusedBatchNormalization(momentum=BN_MOMENTUM, synchronized=synchronized,
+                                       name=name)
     if kind == "instance":
         # GroupNormalization with one group per channel is instance normalisation.
         return layers.GroupNormalization(groups=-1, name=name)
@@ -41,14 +44,14 @@ def normalization(kind, name):
     raise ValueError(f"unknown normalization {kind!r}: use 'batch', 'instance' or 'none'")
 
 
-def downsample(x, filters, name, norm="batch"):
+def downsample(x, filters, name, norm="batch", synchronized=False):
     """Conv 4x4 stride 2 -> LeakyReLU(0.2) -> norm. Halves height and width.
 
     The handout puts BN after the activation (Keras-GAN's order); pix2pix puts it before.
     """
     x = layers.Conv2D(filters, KERNEL, strides=2, padding="same", name=f"{name}_conv")(x)
     x = layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"{name}_lrelu")(x)
-    norm_layer = normalization(norm, f"{name}_norm")
+    norm_layer = normalization(norm, f"{name}_norm", synchronized)
     return norm_layer(x) if norm_layer else x
 
 
@@ -75,7 +78,8 @@ def dtype_policy(policy):
         keras.config.set_dtype_policy(previous)
 
 
-def upsample(x, skip, filters, name, norm="batch", dropout=0.0, literal=False):
+def upsample(x, skip, filters, name, norm="batch", dropout=0.0, literal=False,
+             synchronized=False):
     """UpSampling x2 -> Conv 4x4 stride 1 -> ReLU -> norm [-> Dropout] -> concat skip.
 
     Upsampling + convolution instead of a transposed convolution avoids checkerboard
@@ -83,7 +87,7 @@ def upsample(x, skip, filters, name, norm="batch", dropout=0.0, literal=False):
     """
     x = upsample_conv(x, filters, name, literal=literal)
     x = layers.ReLU(name=f"{name}_relu")(x)
-    norm_layer = normalization(norm, f"{name}_norm")
+    norm_layer = normalization(norm, f"{name}_norm", synchronized)
     x = norm_layer(x) if norm_layer else x
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
@@ -108,7 +112,8 @@ def context_layer(x, channels):
 
 def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channels=1,
                     out_channels=1, norm="batch", dropout=0.0, literal_upsampling=False,
-                    precision="float32", global_context=0, name="generator"):
+                    precision="float32", global_context=0, synchronized_batchnorm=False,
+                    name="generator"):
     """U-Net: white image (-1..1) -> restored image (-1..1, tanh).
 
     With the defaults, shapes for a batch of 128x128 gray images::
@@ -144,7 +149,8 @@ def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channel
 
         skips, x = [], white
         for i, f in enumerate(filters, 1):
-            x = downsample(x, f, f"enc{i}", norm=None if i == 1 else norm)
+            x = downsample(x, f, f"enc{i}", norm=None if i == 1 else norm,
+                           synchronized=synchronized_batchnorm)
             skips.append(x)
         if global_context:
             x = context_layer(x, global_context)
@@ -153,7 +159,7 @@ def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channel
         # is joined to that block's output.
         for i, (f, skip) in enumerate(zip(reversed(filters[:-1]), reversed(skips[:-1])), 1):
             x = upsample(x, skip, f, f"dec{i}", norm=norm, dropout=dropout,
-                         literal=literal_upsampling)
+                         literal=literal_upsampling, synchronized=synchronized_batchnorm)
 
         restored = upsample_conv(x, out_channels, "out", activation="tanh",
                                  literal=literal_upsampling, dtype="float32")
@@ -161,7 +167,7 @@ def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channel
 
 
 def build_discriminator(filters=DISCRIMINATOR_FILTERS, image_size=IMAGE_SIZE, channels=1,
-                        norm="batch", name="discriminator"):
+                        norm="batch", synchronized_batchnorm=False, name="discriminator"):
     """Patch-GAN: (image, white) -> an n x n map of "real" scores, one per patch.
 
     With the defaults::
@@ -181,7 +187,7 @@ def build_discriminator(filters=DISCRIMINATOR_FILTERS, image_size=IMAGE_SIZE, ch
     x = ConcatConv2D(filters[0], KERNEL, strides=2, name="disc1_conv")([image, white])
     x = layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name="disc1_lrelu")(x)
     for i, f in enumerate(filters[1:], 2):
-        x = downsample(x, f, f"disc{i}", norm=norm)
+        x = downsample(x, f, f"disc{i}", norm=norm, synchronized=synchronized_batchnorm)
     validity = layers.Conv2D(1, KERNEL, strides=1, padding="same", name="patch_scores")(x)
     return keras.Model([image, white], validity, name=name)
 

@@ -53,8 +53,13 @@ def adam(config, updates_per_step=1, weight_decay=None):
 
 
 def generator_adam(config):
-    """G's optimizer: the same Adam, with ``--weight-decay`` (G is what overfits)."""
-    return adam(config, weight_decay=config.weight_decay)
+    """G's optimizer: the same Adam, with ``--weight-decay`` (G is what overfits).
+    Under mixed_float16, wrapped in Keras's dynamic loss scaling (float16 gradients of
+    a small loss underflow to 0 otherwise); the step calls ``scale_loss``."""
+    optimizer = adam(config, weight_decay=config.weight_decay)
+    if config.precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def discriminator_adam(config):

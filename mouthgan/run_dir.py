@@ -57,6 +57,24 @@ def _point_latest(run_dir):
         pass  # no symlinks on this filesystem: runs/latest is a convenience only
 
 
+def writes_run_folder(config):
+    """Whether this process writes the run folder: always, but in multi-worker training,
+    where only the chief does: the task "chief" of ``TF_CONFIG``, else worker 0 (the
+    rule ``MultiWorkerMirroredStrategy`` follows). Read from the environment, so the
+    script knows it before TensorFlow starts."""
+    if config.distribute != "multi-worker":
+        return True
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        task = cluster.get("task", {})
+        if task.get("type") == "chief":
+            return True
+        return (task.get("type"), int(task.get("index", 0))) == ("worker", 0) and \
+            "chief" not in cluster.get("cluster", {})
+    except (ValueError, AttributeError, TypeError):
+        return True  # not a cluster description: make_strategy says so in one line
+
+
 _held = {}  # resolved run folder -> [open lock file, depth]: reentrant within a process
 
 

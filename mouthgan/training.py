@@ -8,17 +8,19 @@ in ``callbacks``; evaluation in ``evaluation``; the run folder in ``run_dir``.
 """
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import keras
 
-from mouthgan import MouthganError
+from mouthgan import MouthganError, devices
 from mouthgan.callbacks import (HistoryCSV, PeriodicCheckpoint, ProgressBar, SampleGrids,
                                 StopOnRequest, ValidationRMSE, truncate_history)
 from mouthgan.checkpoints import Checkpoints, checkpoint_step
 from mouthgan.engine import make_engine
 from mouthgan.evaluation import Evaluator, final_scores, sample_faces
-from mouthgan.run_dir import run_lock, write_config, write_json, write_models
+from mouthgan.run_dir import (run_lock, write_config, write_json, write_models,
+                              writes_run_folder)
 from mouthgan.signals import Interrupted, stop_requests
 
 
@@ -30,25 +32,40 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
     writes a run folder (``run_lock``).
     """
     run_dir = Path(run_dir)
-    with run_lock(run_dir), stop_requests() as stop:
-        return _train(config, dataset, run_dir, resume, verbose, stop)
+    # Where and how precisely to train is decided on this machine, first: a strategy
+    # that splits the CPU must exist before TensorFlow runs anything.
+    config = devices.resolve(config)
+    strategy = devices.make_strategy(config)
+    chief = writes_run_folder(config)
+    with run_lock(run_dir) if chief else nullcontext(), stop_requests() as stop:
+        return _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief)
 
 
-def _train(config, dataset, run_dir, resume, verbose, stop):
+def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
     config.validate(len(dataset.train))
-    engine = make_engine(config, dataset.train)
-    checkpoints = Checkpoints(engine, run_dir)
+    engine = make_engine(config, dataset.train, strategy)
+    checkpoints = Checkpoints(engine, run_dir, chief)
     if resume:
         restored = checkpoints.restore()
-        # History after the checkpoint belongs to steps that will be run again.
-        truncate_history(run_dir / "history.csv", restored)
-        print(f"Resuming {run_dir} at step {restored}")
-    write_config(run_dir, config, {"engine_class": type(engine).__name__})
+        if chief:
+            # History after the checkpoint belongs to steps that will be run again.
+            truncate_history(run_dir / "history.csv", restored)
+            print(f"Resuming {run_dir} at step {restored}")
+    replicas = strategy.num_replicas_in_sync if strategy else 1
+    if chief:
+        write_config(run_dir, config, {"engine_class": type(engine).__name__,
+                                       "replicas": replicas,
+                                       "input_source": type(engine.source).__name__})
 
-    saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
-                               run_dir / "history.csv", run_dir / "loss.png")
-    callbacks = run_callbacks(config, dataset, run_dir, saver, stop, append=resume,
-                              verbose=verbose)
+    if chief:
+        saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
+                                   run_dir / "history.csv", run_dir / "loss.png")
+        callbacks = run_callbacks(config, dataset, run_dir, saver, stop, append=resume,
+                                  verbose=verbose)
+    else:  # a worker beside the chief: it takes part in every save, writes nothing
+        saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
+                                   None, None)
+        callbacks = [keras.callbacks.TerminateOnNaN(), saver, StopOnRequest(stop)]
     start, started = engine.steps_done, time.time()
     if start < config.steps and not stop:
         engine.run(config.steps, callbacks)
@@ -66,6 +83,9 @@ def _train(config, dataset, run_dir, resume, verbose, stop):
                                        "saved. Continue with: python scripts/train.py "
                                        f"--resume {run_dir}")
     seconds = time.time() - started
+    if not chief:
+        return {"run_dir": str(run_dir), "steps": engine.steps_done, "seconds": seconds,
+                "engine": engine, "scores": {}}
     write_models(run_dir, engine.inference_generator, engine.discriminator)
     scores = final_scores(engine.inference_generator, dataset, config.flip_average)
     write_json(run_dir / "scores.json", scores)

@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mouthgan import MouthganError, cli  # noqa: E402
 
-RESUMABLE_FLAGS = ("steps", "sample_every", "eval_every", "checkpoint_every")
+# What may change when a run resumes: its length and rhythm, and where it runs.
+RESUMABLE_FLAGS = ("steps", "sample_every", "eval_every", "checkpoint_every", "distribute",
+                   "devices", "sync_batchnorm", "input")
 
 
 def parse_args(argv=None):
@@ -30,7 +32,8 @@ def parse_args(argv=None):
     add_flags(parser)
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue this run from its last checkpoint (its own settings; "
-                             "only --steps and the --*-every flags may change)")
+                             "only --steps, the --*-every flags and --distribute, --devices, "
+                             "--sync-batchnorm, --input may change)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -40,21 +43,33 @@ def main(argv=None):
     import dataclasses
 
     from mouthgan.config import config_from_args
+    from mouthgan.data import FilePairs, input_mode
     from mouthgan.run_dir import make_run_dir, read_config, run_lock
 
     # Settings and data first: a mistake there is said before TensorFlow's seconds of
     # start-up.
-    if args.resume:
-        with run_lock(args.resume) if Path(args.resume).is_dir() else nullcontext():
+    if args.distribute == "multi-worker" and not (args.run_dir or args.resume):
+        raise MouthganError("--distribute multi-worker needs --run-dir: the one folder "
+                            "every worker sees (shared storage across machines)")
+    resume = args.resume or restarted_job(args)
+    if resume:
+        with run_lock(resume) if Path(resume).is_dir() and not args.run_dir else nullcontext():
             pass  # a run still training refuses here, before its data is read
-        config = read_config(args.resume)
+        config = read_config(resume)
         changed = [f.name for f in dataclasses.fields(config)
-                   if getattr(args, f.name) is not None and f.name not in RESUMABLE_FLAGS]
+                   if getattr(args, f.name) is not None and f.name not in RESUMABLE_FLAGS
+                   and not (args.run_dir and same_setting(getattr(args, f.name),
+                                                          getattr(config, f.name)))]
+        if changed and args.run_dir:
+            raise MouthganError(f"{resume}: holds a run of other settings (--"
+                                f"{changed[0].replace('_', '-')}); use another --run-dir")
         if changed:
-            raise MouthganError("with --resume only --steps and the --*-every flags may "
-                                f"change; got --{changed[0].replace('_', '-')}")
-        overrides = {k: getattr(args, k) for k in RESUMABLE_FLAGS if getattr(args, k)}
-        run_dir = Path(args.resume).resolve() if Path(args.resume).is_symlink() else Path(args.resume)
+            raise MouthganError("with --resume only --steps, the --*-every flags and where "
+                                "it runs (--distribute, --devices, --sync-batchnorm, --input) "
+                                f"may change; got --{changed[0].replace('_', '-')}")
+        overrides = {k: tuple(v) if isinstance(v, list) else v
+                     for k in RESUMABLE_FLAGS if (v := getattr(args, k)) is not None}
+        run_dir = Path(resume).resolve() if Path(resume).is_symlink() else Path(resume)
         # The folder may have moved since it was made: record where it is now.
         config = dataclasses.replace(config, **overrides, run_dir=str(run_dir))
     else:
@@ -63,21 +78,26 @@ def main(argv=None):
         run_dir = None
 
     dataset = load_or_build(config.data)
+    if isinstance(dataset.train, FilePairs) and input_mode(len(dataset.train), config) == "memory":
+        dataset.train = dataset.train.read()  # a bad image is said now, in one line
     config.validate(len(dataset.train))
 
     cli.import_tensorflow()
     from mouthgan.checkpoints import holds_checkpoint
+    from mouthgan.run_dir import writes_run_folder
     from mouthgan.training import train
 
-    if args.resume and not holds_checkpoint(args.resume):
-        raise MouthganError(f"{args.resume}: no checkpoint to resume from")
+    if resume and not holds_checkpoint(resume):
+        raise MouthganError(f"{resume}: no checkpoint to resume from")
+    if run_dir is None and not writes_run_folder(config):
+        run_dir = Path(config.run_dir)  # the chief makes it; this worker writes nothing
     if run_dir is None:
         run_dir = make_run_dir(config.run_dir or None)
         config = dataclasses.replace(config, run_dir=str(run_dir))
 
     print(f"Run directory: {run_dir}")
     print("Settings: " + ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(config).items()))
-    result = train(config, dataset, run_dir, resume=bool(args.resume),
+    result = train(config, dataset, run_dir, resume=bool(resume),
                    verbose=0 if args.quiet else 1)
     print(f"\nTrained {result['steps']} steps in {result['seconds']:.0f} s "
           f"({1000 * result['seconds'] / max(1, result['steps']):.0f} ms/step incl. evaluation)")
@@ -86,6 +106,23 @@ def main(argv=None):
               f"raw {table['raw']['rmse']:.4f}, white-image baseline "
               f"{table['identity']['rmse']:.4f}  ({len(getattr(dataset, split))} images)")
     return 0
+
+
+def restarted_job(args):
+    """Multi-worker training restarted by its scheduler runs the same command again:
+    a ``--run-dir`` that holds a checkpoint then resumes (as Keras's
+    ``BackupAndRestore`` does). The run folder, or None."""
+    if args.distribute != "multi-worker" or not args.run_dir:
+        return None
+    from mouthgan.checkpoints import holds_checkpoint
+
+    return args.run_dir if holds_checkpoint(args.run_dir) else None
+
+
+def same_setting(given, saved):
+    """A flag of the restarted command against the run's saved setting ("auto" was
+    resolved when the run started)."""
+    return given in (None, "auto") or (tuple(given) if isinstance(given, list) else given) == saved
 
 
 def load_or_build(folder):
@@ -98,7 +135,9 @@ def load_or_build(folder):
         print(f"{folder}/ has no data: building the default data (992 CelebA faces, "
               "see NLP_data/README.md)")
         print(build_dataset(path))
-    return load_dataset(path)
+    # The training pairs are listed, not read: the trainer holds them in memory or
+    # streams them (--input).
+    return load_dataset(path, read_training=False)
 
 
 if __name__ == "__main__":

@@ -64,15 +64,28 @@ def test_train_help_states_each_default_once(capsys):
     assert "(default: None)" not in text and "(default: )" not in text
 
 
-@pytest.mark.parametrize("amx,expected", [(True, "mixed_bfloat16"), (False, "float32")])
-def test_auto_precision_is_resolved_to_what_this_cpu_runs_fastest(monkeypatch, amx, expected):
-    from mouthgan import config
+@pytest.mark.parametrize("gpu,amx,expected", [(True, True, "mixed_float16"),
+                                              (False, True, "mixed_bfloat16"),
+                                              (False, False, "float32")])
+def test_auto_precision_is_what_this_machine_runs_fastest(monkeypatch, gpu, amx, expected):
+    from mouthgan import devices
 
-    monkeypatch.setattr(config, "cpu_has_amx", lambda: amx)
-    assert parse("--precision", "auto").precision == expected
-    # a saved config (resume) holds the resolved value, never "auto"
-    assert config.TrainConfig.from_dict({"precision": "auto"}).precision == expected
-    assert parse().precision == "float32"  # the default stays exact float32
+    monkeypatch.setattr(devices, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(devices, "visible_gpus", lambda: ["GPU:0"] if gpu else [])
+    config = parse("--precision", "auto")
+    assert config.precision == "auto"  # resolved where the run starts, not at parsing
+    assert devices.resolve(config).precision == expected
+    assert devices.resolve(parse()).precision == "float32"  # the default: exact float32
+    assert devices.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"  # as asked
+
+
+@pytest.mark.parametrize("gpus,engine,expected", [(2, "fused", "mirrored"), (1, "fused", "none"),
+                                                  (0, "fused", "none"), (2, "handout", "none")])
+def test_auto_distribute_mirrors_over_several_gpus(monkeypatch, gpus, engine, expected):
+    from mouthgan import devices
+
+    monkeypatch.setattr(devices, "visible_gpus", lambda: ["GPU"] * gpus)
+    assert devices.resolve(parse("--engine", engine)).distribute == expected
 
 
 def test_cpu_has_amx_reads_the_cpu_flags(monkeypatch, tmp_path):

@@ -141,8 +141,8 @@ def during_checkpoint_twice(step, first, second):
 def while_building_models(signum):
     def arm(mp):
         original = engine.build_models
-        mp.setattr(engine, "build_models", lambda config: (kill_self(signum),
-                                                           original(config))[1])
+        mp.setattr(engine, "build_models", lambda *args: (kill_self(signum),
+                                                          original(*args))[1])
     return arm
 
 

@@ -1,0 +1,96 @@
+"""Where a run trains, resolved on the machine it starts on: the ``tf.distribute``
+strategy (``--distribute``, ``--devices``) and the generator's arithmetic
+(``--precision auto``).
+
+The resolved values replace ``auto`` in the run's config.json, so the settings say what
+ran. A resumed run resolves them anew: a run trained on 2 replicas resumes on 1.
+"""
+
+import dataclasses
+import json
+import os
+import re
+
+import tensorflow as tf
+
+from mouthgan import MouthganError
+from mouthgan.config import cpu_has_amx
+
+
+def visible_gpus():
+    return tf.config.list_physical_devices("GPU")
+
+
+def resolve_precision(precision):
+    """``auto`` -> mixed_float16 on a GPU (its float16 units, with loss scaling),
+    mixed_bfloat16 on a CPU with AMX (its bfloat16 matrix units), else float32."""
+    if precision != "auto":
+        return precision
+    if visible_gpus():
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_amx() else "float32"
+
+
+def resolve_distribute(config):
+    """``auto`` -> mirrored where more than one GPU is visible (and the fused engine
+    trains), else none."""
+    if config.distribute != "auto":
+        return config.distribute
+    return "mirrored" if len(visible_gpus()) > 1 and config.engine == "fused" else "none"
+
+
+def resolve(config):
+    """The config with ``auto`` precision and distribution resolved on this machine."""
+    return dataclasses.replace(config, precision=resolve_precision(config.precision),
+                               distribute=resolve_distribute(config))
+
+
+def make_strategy(config):
+    """The strategy of a resolved config; None for one device.
+
+    Call it before TensorFlow runs its first operation: splitting the CPU into logical
+    devices (``--devices /cpu:0 /cpu:1``) must happen before the runtime starts.
+    """
+    if config.distribute == "none":
+        return None
+    if config.distribute == "multi-worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise MouthganError("--distribute multi-worker needs TF_CONFIG (the cluster's "
+                                "workers and this one's index): see docs/training.md")
+        try:
+            cluster = json.loads(os.environ["TF_CONFIG"])
+            cluster["cluster"], cluster["task"]["index"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MouthganError(f"TF_CONFIG is not a cluster description ({exc})")
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        devices = list(config.devices) or None
+        if devices:
+            split_cpu_for(devices)
+        elif not visible_gpus():
+            raise MouthganError("--distribute mirrored found no GPU; name the devices "
+                                "with --devices (e.g. /cpu:0 /cpu:1)")
+        strategy = tf.distribute.MirroredStrategy(devices)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise MouthganError(f"--batch-size {config.batch_size} does not split over "
+                            f"{replicas} replicas: use a multiple of {replicas}")
+    return strategy
+
+
+def split_cpu_for(devices):
+    """Make the logical CPU devices ``devices`` names ("/cpu:1" needs two)."""
+    indices = [int(m.group(1)) for d in devices
+               if (m := re.fullmatch(r"/?(?:device:)?cpu:(\d+)", d.strip().lower()))]
+    if not indices:
+        return
+    wanted = max(indices) + 1
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(wanted)])
+    except RuntimeError:  # TensorFlow has started: fine if the devices exist already
+        # (listing logical devices starts the runtime, so it is asked only now)
+        if len(tf.config.list_logical_devices("CPU")) < wanted:
+            raise MouthganError(f"cannot split the CPU into {wanted} devices once "
+                                "TensorFlow has started; start a new process") from None

@@ -1,0 +1,272 @@
+"""Training under tf.distribute and on streamed data, on this CPU machine: the CPU split
+into two logical devices, two local worker processes, 20,000 faces on disk."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from mouthgan.config import TrainConfig
+from mouthgan.data import load_dataset
+from conftest import ROOT, make_tiny_data
+
+# One step on 1 replica x 32 and on 2 replicas x 16, in a process of its own: the CPU
+# is split into two logical devices before TensorFlow starts. d_batch "mixed": D learns
+# once a step, so the comparison is of one Adam update (a second D update would start
+# from weights where Adam has turned float rounding of near-zero gradients into steps
+# of either sign).
+ONE_STEP_ON_REPLICAS = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from mouthgan.config import TrainConfig
+    from mouthgan.data import load_dataset
+    from mouthgan.engine import make_engine
+
+    data = load_dataset(sys.argv[1])
+    one_device = tf.distribute.MirroredStrategy(["/cpu:0"])
+    two_devices = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])  # one per process
+    result = {}
+    for sync in (True, False):
+        config = TrainConfig(data=sys.argv[1], batch_size=32, flip=True, hole_weight=10.0,
+                             jitter=0.1, ema=0.99, d_batch="mixed", steps=1,
+                             sync_batchnorm=sync)
+        one = make_engine(config, data.train, one_device)
+        two = make_engine(config, data.train, two_devices)
+        assert two.distribute_strategy.num_replicas_in_sync == 2
+        start = [w.numpy() for w in two.generator.weights]
+        one.run(1, [])
+        two.run(1, [])
+        diff = {}
+        for name in ("generator", "discriminator", "ema_generator"):
+            a, b = getattr(one, name), getattr(two, name)
+            diff[name] = max(float(np.abs(x.numpy() - y.numpy()).max())
+                             for x, y in zip(a.weights, b.weights))
+        diff["moved"] = max(float(np.abs(x - y.numpy()).max())
+                            for x, y in zip(start, two.generator.weights))
+        result[str(sync)] = diff
+    print("RESULT " + json.dumps(result))
+""")
+
+
+def python_env():
+    return {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def test_two_replicas_take_the_step_of_one_device(tmp_path):
+    data = make_tiny_data(tmp_path / "NLP_data", n_train=40)
+    result = subprocess.run([sys.executable, "-c", ONE_STEP_ON_REPLICAS, str(data)],
+                            capture_output=True, text=True, timeout=600, env=python_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(l for l in result.stdout.splitlines() if l.startswith("RESULT "))
+    diff = json.loads(line[len("RESULT "):])
+    synced, unsynced = diff["True"], diff["False"]
+    assert synced["moved"] > 1e-4  # a real step: the weights moved by Adam's ~lr
+    # G, D and G's average equal to float rounding with synchronized BatchNorm...
+    for name in ("generator", "discriminator", "ema_generator"):
+        assert synced[name] < 5e-5, (name, synced)
+    # ...and not without it: each replica normalising its half is another step.
+    assert unsynced["generator"] > 20 * synced["generator"]
+    assert unsynced["discriminator"] > 20 * synced["discriminator"]
+
+
+def test_streamed_and_in_memory_faces_give_the_same_batches(tiny_data):
+    from mouthgan.batches import FaceFiles, FacesInMemory, draw_batch, training_batches
+    from mouthgan.data import load_dataset as load
+
+    files = load(tiny_data, read_training=False).train
+    arrays = files.read()
+    config = TrainConfig(data=str(tiny_data), batch_size=8, flip=True, hole_weight=10.0,
+                         jitter=0.2, shift=2)
+    memory = FacesInMemory(arrays.real, arrays.white, config)
+    stream = FaceFiles(files.real_files, files.white_files, config)
+    for step in (0, 5):
+        for a, b in zip(draw_batch(memory, config, step), draw_batch(stream, config, step)):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # the pipeline yields them in step order from any start
+    streamed = next(training_batches(stream, config, 5).as_numpy_iterator())
+    np.testing.assert_array_equal(streamed[0], draw_batch(memory, config, 5)[0].numpy())
+
+
+def test_input_auto_streams_beyond_the_memory_budget(monkeypatch):
+    from mouthgan import data
+
+    config = TrainConfig(flip=True, hole_weight=10.0)
+    assert data.input_mode(700, config) == "memory"
+    assert data.input_mode(20_000, config) == "stream"  # 20k x 128 x 128 x 3 x 2 > 1 GiB
+    assert data.input_mode(700, replace(config, input="stream")) == "stream"
+    assert data.input_mode(20_000, replace(config, input="memory")) == "memory"
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_workers(data, run_dir, steps, ports, log_dir, attempt):
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    workers = []
+    for index in range(len(ports)):
+        env = {**python_env(), "TF_CONFIG": json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        log = open(log_dir / f"worker{index}-{attempt}.log", "w")
+        workers.append(subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(data),
+             "--run-dir", str(run_dir), "--distribute", "multi-worker", "--steps", str(steps),
+             "--batch-size", "4", "--checkpoint-every", "10", "--eval-every", "50",
+             "--sample-every", "50", "--quiet"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+    return workers
+
+
+def stop(processes):
+    for p in processes:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
+    from mouthgan.checkpoints import checkpoint_step
+
+    run_dir, steps = tmp_path / "run", 60
+    workers = start_workers(tiny_data, run_dir, steps, free_ports(2), tmp_path, 1)
+    try:
+        deadline = time.time() + 300
+        while checkpoint_step(run_dir) < 10 and time.time() < deadline:
+            assert all(w.poll() is None for w in workers), \
+                (tmp_path / "worker0-1.log").read_text()[-3000:]
+            time.sleep(0.2)
+        killed_at = checkpoint_step(run_dir)
+        assert 10 <= killed_at < steps
+        workers[1].kill()  # kill -9: the job is broken; its scheduler restarts it
+    finally:
+        stop(workers)
+    assert not (run_dir / "summary.json").exists()
+
+    # The same command again, on both workers: it resumes from the last checkpoint.
+    workers = start_workers(tiny_data, run_dir, steps, free_ports(2), tmp_path, 2)
+    try:
+        codes = [w.wait(timeout=600) for w in workers]
+    finally:
+        stop(workers)
+    logs = [(tmp_path / f"worker{i}-2.log").read_text() for i in range(2)]
+    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    assert f"Resuming {run_dir} at step " in logs[0]
+    resumed_at = int(logs[0].split(f"Resuming {run_dir} at step ")[1].split()[0])
+    assert resumed_at >= killed_at  # lost at most --checkpoint-every steps
+    assert "Resuming" not in logs[1]  # only the chief (worker 0) writes or reports
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == steps
+    rows = (run_dir / "history.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == list(range(1, steps + 1))
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["config"]["distribute"] == "multi-worker" and config["replicas"] == 2
+
+    # Trained on 2 replicas, it continues on 1 device.
+    more = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--resume",
+                           str(run_dir), "--distribute", "none", "--steps", str(steps + 5),
+                           "--quiet"], capture_output=True, text=True, timeout=300,
+                          env=python_env())
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert f"Resuming {run_dir} at step {steps}" in more.stdout
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == steps + 5
+    assert json.loads((run_dir / "config.json").read_text())["replicas"] == 1
+
+
+# Peak memory of a streamed run, in a process of its own (ru_maxrss is per process).
+PEAK_MEMORY_OF_A_RUN = textwrap.dedent("""
+    import resource, sys
+    sys.argv = ["train.py"] + sys.argv[1:]
+    sys.path.insert(0, "scripts")
+    import train
+    train.main(sys.argv[1:])
+    print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+""")
+
+
+def link_faces(source, root, n):
+    """A data folder of ``n`` training pairs: hard links to ``source``'s, named anew
+    (the files are read as any others; the disk holds them once)."""
+    names = sorted(p.name for p in (source / "Training/Real").iterdir())
+    for role in ("Real", "White"):
+        folder = root / "Training" / role
+        folder.mkdir(parents=True)
+        for i in range(n):
+            os.link(source / "Training" / role / names[i % len(names)], folder / f"{i:06d}.png")
+    os.symlink(source / "Validation", root / "Validation")
+    return root
+
+
+def test_streamed_training_memory_does_not_grow_with_the_faces(tmp_path):
+    source = make_tiny_data(tmp_path / "base", n_train=50, n_test=0, n_val=4)
+    peak_kb = {}
+    for n in (700, 20_000):
+        data = link_faces(source, tmp_path / f"data{n}", n)
+        result = subprocess.run(
+            [sys.executable, "-c", PEAK_MEMORY_OF_A_RUN, "--data", str(data), "--input",
+             "stream", "--steps", "30", "--eval-every", "30", "--sample-every", "30",
+             "--checkpoint-every", "30", "--run-dir", str(tmp_path / f"run{n}"), "--quiet"],
+            capture_output=True, text=True, timeout=600, env=python_env(), cwd=ROOT)
+        assert result.returncode == 0, result.stderr[-3000:]
+        config = json.loads((tmp_path / f"run{n}" / "config.json").read_text())
+        assert config["input_source"] == "FaceFiles"
+        peak_kb[n] = int(result.stdout.split("PEAK_KB")[1].split()[0])
+    assert peak_kb[20_000] <= 1.10 * peak_kb[700], peak_kb
+
+
+def test_tfrecords_visit_every_pair_once_an_epoch_and_resume_exactly(tiny_data, tmp_path):
+    from mouthgan.batches import FaceRecords, choose_source, hole_masks, training_batches
+    from mouthgan.data import RecordShards, to_model_range
+    from mouthgan.records import write_records
+    from mouthgan.run_dir import make_run_dir
+    from mouthgan.training import train
+
+    out = tmp_path / "records"
+    assert write_records(tiny_data, out, shards=3) == (12, 3)
+    data = load_dataset(out)
+    assert isinstance(data.train, RecordShards) and len(data.train) == 12
+    assert data.validation is not None and len(data.test) == 3  # copied beside them
+    config = TrainConfig(data=str(out), batch_size=4, hole_weight=10.0)  # 3 steps an epoch
+    source = choose_source(data.train, config)
+    assert isinstance(source, FaceRecords)
+
+    from_0 = list(training_batches(source, config, 0).take(6).as_numpy_iterator())
+    from_4 = list(training_batches(source, config, 4).take(2).as_numpy_iterator())
+    for a, b in zip(from_0[4:], from_4):  # resumed at step 4: the same batches
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    arrays = load_dataset(tiny_data).train
+    stored, holes = to_model_range(arrays.real), hole_masks(arrays.white)
+    orders = []
+    for epoch in (0, 1):
+        batches = from_0[3 * epoch:3 * epoch + 3]
+        order = []
+        for real, white, hole in batches:
+            for r, h in zip(real, hole):
+                i = next(i for i, s in enumerate(stored) if np.array_equal(r, s))
+                np.testing.assert_array_equal(h, holes[i])  # the stored box is the hole
+                order.append(i)
+        assert sorted(order) == list(range(12))  # every pair once an epoch
+        orders.append(order)
+    assert orders[0] != orders[1]  # each epoch in its own order
+
+    run = train(replace(config, steps=4, sample_every=2, eval_every=2, checkpoint_every=2),
+                data, make_run_dir(tmp_path / "run"), verbose=0)
+    assert run["steps"] == 4
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["input_source"] == "FaceRecords"
