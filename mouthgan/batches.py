@@ -26,6 +26,7 @@ from mouthgan.data import IMAGE_SIZE, needs_holes
 from mouthgan.inpaint import find_holes
 from mouthgan.records import RECORD_FEATURES
 
+
 class StepSeeds:
     """The stateless seeds of one step: the i-th call to ``next()`` gives a seed that
     depends only on (run seed, step, i)."""
@@ -59,10 +60,6 @@ class FacesInMemory:
             images = [np.concatenate([x, x[:, :, ::-1]]) for x in images]
         self.images = [tf.constant(x) for x in images]
 
-    @property
-    def nbytes(self):
-        return sum(int(np.prod(x.shape)) for x in self.images)
-
     def rows(self, index, flip):
         """The pairs at ``index``, each mirrored where ``flip``: uint8 (b, H, W, 1)."""
         if len(self.images[0]) > self.size:  # mirrored copies stored
@@ -73,25 +70,36 @@ class FacesInMemory:
 class FaceFiles:
     """The training pairs as two lists of image files, read and decoded per batch.
 
-    Decoded with TensorFlow (gray, resized bicubically to 128 where another size);
-    the hole mask is found with the same ``find_hole`` as in memory, per image as it is
-    read (~3 ms an image on one core, in the input threads).
+    Decoded with TensorFlow (gray, resized bicubically to 128 where another size). The
+    holes are the same ``find_hole`` boxes as in memory, found before training
+    (``inpaint.hole_boxes``, cached by content): finding them per batch in Python would
+    hold the input threads on the interpreter lock (~3 ms an image).
     """
 
     def __init__(self, real_files, white_files, config):
+        from mouthgan.inpaint import hole_boxes
+
         self.real_files = tf.constant([str(p) for p in real_files])
         self.white_files = tf.constant([str(p) for p in white_files])
         self.size = len(real_files)
-        self.with_holes = needs_holes(config)
+        self.boxes = tf.constant(hole_boxes(white_files)) if needs_holes(config) else None
 
     def rows(self, index, flip):
         real = decode_images(tf.gather(self.real_files, index))
         white = decode_images(tf.gather(self.white_files, index))
         images = [real, white]
-        if self.with_holes:
-            holes = tf.numpy_function(hole_masks, [white[..., 0]], tf.uint8, stateful=False)
-            images.append(tf.ensure_shape(holes, white.shape))
+        if self.boxes is not None:
+            images.append(box_masks(tf.gather(self.boxes, index)))
         return mirrored(images, flip)
+
+
+def box_masks(boxes):
+    """Boxes (b, 4: top, bottom, left, right) -> uint8 masks (b, 128, 128, 1)."""
+    boxes = tf.cast(boxes, tf.int32)
+    pixels = tf.range(IMAGE_SIZE)[None]  # (1, 128)
+    in_rows = (pixels >= boxes[:, 0:1]) & (pixels < boxes[:, 1:2])  # (b, 128)
+    in_cols = (pixels >= boxes[:, 2:3]) & (pixels < boxes[:, 3:4])
+    return tf.cast(in_rows[:, :, None] & in_cols[:, None, :], tf.uint8)[..., None]
 
 
 class FaceRecords:
@@ -99,8 +107,8 @@ class FaceRecords:
     or remote storage, where whole files are read in order rather than single images
     at random.
 
-    So each epoch visits every pair once: the shards in an order and the records
-    through a shuffle buffer, both seeded from (seed, epoch); steps take consecutive
+    So each epoch visits every pair once: the shards in an order and the records in
+    shuffled blocks, both seeded from (seed, epoch); steps take consecutive
     batches across epochs. A run resumed at step ``s`` skips the first ``s x B`` records
     of the same sequence (reading, not decoding, them), so it resumes exactly. Flips and
     augmentations are drawn from (seed, step) as for the other sources. The hole box is
@@ -152,12 +160,7 @@ class FaceRecords:
         white = decode_image(example["white"])
         if not self.with_holes:
             return real, white
-        top, bottom, left, right = tf.unstack(example["hole"])
-        rows = tf.range(IMAGE_SIZE, dtype=tf.int64)
-        inside_rows = (rows >= top) & (rows < bottom)
-        inside_cols = (rows >= left) & (rows < right)
-        hole = tf.cast(inside_rows[:, None] & inside_cols[None, :], tf.uint8)[..., None]
-        return real, white, hole
+        return real, white, box_masks(example["hole"][None])[0]
 
 
 def decode_image(data):

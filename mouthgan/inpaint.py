@@ -6,6 +6,8 @@ keeps every other pixel exact, and is a large win (docs/data.md: 0.063 -> 0.052 
 the handout's setting).
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from mouthgan.data import to_model_range, to_unit_range
@@ -83,6 +85,50 @@ def _run_reaches_border(bright, axis):
     forward = np.cumprod(bright, axis=axis, dtype=np.int8)
     backward = np.flip(np.cumprod(np.flip(bright, axis), axis=axis, dtype=np.int8), axis)
     return (forward | backward).astype(bool)
+
+
+def hole_box(white):
+    """``find_hole`` as its box (top, bottom, left, right); zeros when there is none."""
+    mask = find_hole(white)
+    if not mask.any():
+        return (0, 0, 0, 0)
+    rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
+    return (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def hole_boxes(white_files, cache_file=None, notes=print):
+    """The hole box of each white image file, found once per file content and kept in
+    ``cache_file`` (JSON, content hash -> box; default ~/.cache/mouthgan/holes.json), so
+    a streamed run starts without finding 3 ms holes again. The boxes are what the
+    input pipeline paints masks from: it runs no Python per image."""
+    import hashlib
+    import json
+    import os
+
+    from mouthgan.data import read_images
+    from mouthgan.sample_data import default_cache_dir
+
+    cache_file = Path(cache_file or default_cache_dir() / "holes.json")
+    try:
+        cache = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    keys = [hashlib.sha1(Path(p).read_bytes()).hexdigest() for p in white_files]
+    missing = sorted({k: p for k, p in zip(keys, white_files) if k not in cache}.items())
+    if len(missing) > 1000:
+        notes(f"finding the holes of {len(missing):,} white images (once; kept in "
+              f"{cache_file})")
+    for key, path in missing:
+        cache[key] = hole_box(read_images([Path(path)], notes=lambda _: None)[0])
+    if missing:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cache))
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # a cache only: without it the holes are found again next time
+    return np.array([cache[k] for k in keys], np.int32).reshape(-1, 4)
 
 
 def find_holes(whites):

@@ -7,13 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 from PIL import Image
 
 from mouthgan import MouthganError
 from mouthgan.data import RECORDS_INDEX, pair_files, read_images
-from mouthgan.inpaint import find_hole
+from mouthgan.inpaint import hole_box
 
 # One training pair: gray 128x128 PNGs and the hole's box (top, bottom, left, right;
 # zeros where the white image has no hole), found once here by ``find_hole``.
@@ -28,14 +27,6 @@ def png_bytes(image):
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def hole_box(white):
-    mask = find_hole(white)
-    if not mask.any():
-        return [0, 0, 0, 0]
-    rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
-    return [int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1]
 
 
 def write_records(data_dir, out_dir, shards=8, notes=print):

@@ -68,7 +68,7 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
         callbacks = [keras.callbacks.TerminateOnNaN(), saver, StopOnRequest(stop)]
     start, started = engine.steps_done, time.time()
     if start < config.steps and not stop:
-        engine.run(config.steps, callbacks)
+        run_steps(engine, config, callbacks, run_dir)
     if saver.failure:
         raise MouthganError(f"{saver.failure}; stopped. The last good checkpoint is in "
                             f"{run_dir}/checkpoint (step {checkpoint_step(run_dir)})")
@@ -97,6 +97,32 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
         "discriminator_parameters": engine.discriminator.count_params()})
     return {"run_dir": str(run_dir), "steps": engine.steps_done, "seconds": seconds,
             "engine": engine, "scores": scores}
+
+
+def run_steps(engine, config, callbacks, run_dir):
+    """``engine.run``; a streamed image that cannot be read stops the run in one line
+    (the decoder names no file: the folder and TensorFlow's reason are what is known)."""
+    import tensorflow as tf
+
+    from mouthgan.batches import FacesInMemory
+
+    reason = None
+    try:
+        engine.run(config.steps, callbacks)
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError,
+            tf.errors.DataLossError) as exc:
+        if isinstance(engine.source, FacesInMemory):
+            raise
+        lines = [l.strip() for l in str(exc.message or exc).splitlines()]
+        reason = next((l for l in reversed(lines) if l and not l.startswith(("[[", "{{"))
+                       and "Op:" not in l), "unknown reason")
+        reason = reason.split("Iterator::")[-1].split(": ", 1)[-1][:200]  # after tf.data's path
+    # Raised here, after the handler has let go of the failed call's frames: they hold
+    # the input iterator, whose threads must stop before the interpreter exits.
+    if reason is not None:
+        raise MouthganError(f"{config.data}: a training image could not be read while "
+                            f"streaming ({reason}); the last checkpoint is in "
+                            f"{run_dir}/checkpoint")
 
 
 def run_callbacks(config, dataset, run_dir, saver, stop, append, verbose):

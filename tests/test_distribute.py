@@ -144,7 +144,7 @@ def stop(processes):
 def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
     from mouthgan.checkpoints import checkpoint_step
 
-    run_dir, steps = tmp_path / "run", 60
+    run_dir, steps = tmp_path / "run", 40
     workers = start_workers(tiny_data, run_dir, steps, free_ports(2), tmp_path, 1)
     try:
         deadline = time.time() + 300
@@ -219,8 +219,8 @@ def test_streamed_training_memory_does_not_grow_with_the_faces(tmp_path):
         data = link_faces(source, tmp_path / f"data{n}", n)
         result = subprocess.run(
             [sys.executable, "-c", PEAK_MEMORY_OF_A_RUN, "--data", str(data), "--input",
-             "stream", "--steps", "30", "--eval-every", "30", "--sample-every", "30",
-             "--checkpoint-every", "30", "--run-dir", str(tmp_path / f"run{n}"), "--quiet"],
+             "stream", "--steps", "10", "--eval-every", "10", "--sample-every", "10",
+             "--checkpoint-every", "10", "--run-dir", str(tmp_path / f"run{n}"), "--quiet"],
             capture_output=True, text=True, timeout=600, env=python_env(), cwd=ROOT)
         assert result.returncode == 0, result.stderr[-3000:]
         config = json.loads((tmp_path / f"run{n}" / "config.json").read_text())
@@ -270,3 +270,18 @@ def test_tfrecords_visit_every_pair_once_an_epoch_and_resume_exactly(tiny_data, 
     assert run["steps"] == 4
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["input_source"] == "FaceRecords"
+
+
+def test_an_unreadable_streamed_image_stops_the_run_in_one_line(tiny_data_copy, tmp_path):
+    (tiny_data_copy / "Training/Real/000003.png").write_bytes(b"not a png")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(tiny_data_copy),
+         "--input", "stream", "--batch-size", "8", "--steps", "20", "--quiet",
+         "--run-dir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300, env=python_env())
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(errors) == 1 and "a training image could not be read" in errors[0], \
+        result.stderr[-2000:]
+    assert str(tiny_data_copy) in errors[0]

@@ -158,10 +158,10 @@ def test_run_directory_contents(tiny_data, tmp_path):
     assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
 
 
-@pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2"},
-                                    {"shift": 3, "jitter": 0.2, "erase": 10, "mixup": 0.4},
-                                    {"precision": "mixed_bfloat16", "weight_decay": 1.0,
-                                     "global_context": 4}])
+@pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2",
+                                         "shift": 3, "jitter": 0.2, "erase": 10, "mixup": 0.4,
+                                         "precision": "mixed_bfloat16", "weight_decay": 1.0,
+                                         "global_context": 4}])
 def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True, **levers)
