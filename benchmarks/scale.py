@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py            # the tables (~10 minutes on 2 CPU cores)
     python benchmarks/scale.py --write    # ... and put them into benchmarks/RESULTS.md
+    python benchmarks/scale.py --only replicas   # one table
 
 Every figure comes from a fresh Python process training the default run's network and
 step on the default data (NLP_data, built if absent), driven by ``fit()`` as
@@ -36,6 +37,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from results_file import write_section  # noqa: E402
 
+BATCH = 32  # the default run's batch, which every child trains with
+
 
 # --------------------------------------------------------------------------- child
 
@@ -56,7 +59,8 @@ def child(spec):
     from mouthgan.engine import make_engine
     from speed import step_timer_class
 
-    config = resolve("strong-baseline", data=spec["data"], input=spec["input"])
+    config = resolve("strong-baseline", data=spec["data"], input=spec["input"],
+                     batch_size=BATCH)
     strategy = None
     if spec.get("replicas", 1) > 1:
         kind = "GPU" if spec.get("gpus") else "CPU"
@@ -120,6 +124,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternations of in-memory and streamed input")
     parser.add_argument("--faces", type=int, nargs="+", default=[700, 5000, 20000])
+    parser.add_argument("--only", choices=("replicas", "input", "memory"),
+                        help="one table (printed, never written)")
     parser.add_argument("--write", action="store_true", help="update RESULTS.md")
     args = parser.parse_args()
     if args.child:
@@ -135,32 +141,53 @@ def main():
              f"step (strong-baseline, batch 32), median of {args.steps} steps after "
              f"{args.warmup}.", ""]
 
-    # 1 vs 2 replicas
-    devices = "GPUs" if len(gpus) > 1 else "logical devices on one CPU"
-    lines += ["| replicas | ms/step | images/s |", "|---|---|---|"]
-    for replicas in (1, 2):
-        r = run_child(**timing, input="memory", replicas=replicas, gpus=len(gpus) > 1)
-        lines.append(f"| {replicas}{'' if replicas == 1 else f' ({devices})'} | "
-                     f"{r['ms_per_step']:.1f} | {r['images_per_s']:.0f} |")
-        print(lines[-1], flush=True)
+    tables = {"replicas", "input", "memory"} if not args.only else {args.only}
+    if "replicas" in tables:  # 1 vs 2 replicas, alternated
+        devices = "GPUs" if len(gpus) > 1 else "logical devices on one CPU"
+        lines += ["| replicas | ms/step, each round | median | images/s |", "|---|---|---|---|"]
+        runs = {1: [], 2: []}
+        for _ in range(args.rounds):
+            for replicas in runs:
+                runs[replicas].append(run_child(**timing, input="memory", replicas=replicas,
+                                                gpus=len(gpus) > 1)["ms_per_step"])
+                print(replicas, "replicas", f"{runs[replicas][-1]:.1f} ms/step", flush=True)
+        for replicas, times in runs.items():
+            median = statistics.median(times)
+            lines.append(f"| {replicas}{'' if replicas == 1 else f' ({devices})'} | "
+                         f"{' / '.join(f'{t:.1f}' for t in times)} | {median:.1f} | "
+                         f"{1000 * BATCH / median:.0f} |")
+    if "input" in tables:
+        lines += input_table(args, timing)
+    if "memory" in tables:
+        lines += memory_table(args, data)
+    text = "\n".join(lines)
+    print(text)
+    if args.write and not args.only:
+        write_section("scale.py", "Training at scale (`benchmarks/scale.py`)", text)
 
-    # in-memory vs streamed, alternated
+
+def input_table(args, timing):
+    """In-memory against streamed input, alternated."""
+
     rows = {"memory": [], "stream": []}
     for _ in range(args.rounds):
         for mode in rows:
             rows[mode].append(run_child(**timing, input=mode)["ms_per_step"])
             print(mode, f"{rows[mode][-1]:.1f} ms/step", flush=True)
     memory, stream = (statistics.median(rows[m]) for m in ("memory", "stream"))
-    lines += ["", "| input (default data, 700 faces) | ms/step, each round | median |",
-              "|---|---|---|"]
+    lines = ["", "| input (default data, 700 faces) | ms/step, each round | median |",
+             "|---|---|---|"]
     for mode in rows:
         lines.append(f"| {mode} | {' / '.join(f'{t:.1f}' for t in rows[mode])} | "
                      f"{statistics.median(rows[mode]):.1f} |")
     lines.append(f"\nStreamed / in memory: **{stream / memory:.2f}x** the step time.")
+    return lines
 
-    # peak memory against the number of faces
-    lines += ["", "| training faces | peak RSS, streamed (MB) | peak RSS, in memory (MB) |",
-              "|---|---|---|"]
+
+def memory_table(args, data):
+    """Peak memory against the number of faces, streamed and in memory."""
+    lines = ["", "| training faces | peak RSS, streamed (MB) | peak RSS, in memory (MB) |",
+             "|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.faces:
             folder = faces_folder(data, Path(tmp) / f"faces{n}", n)
@@ -168,10 +195,7 @@ def main():
                      for mode in ("stream", "memory")]
             lines.append(f"| {n:,} | {peaks[0]:.0f} | {peaks[1]:.0f} |")
             print(lines[-1], flush=True)
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        write_section("scale.py", "Training at scale (`benchmarks/scale.py`)", text)
+    return lines
 
 
 if __name__ == "__main__":

@@ -31,10 +31,16 @@ class Engine:
         """The generator to evaluate and save: the weight average when ``--ema``."""
         return self.ema_generator or self.generator
 
+    # How often D's optimizer updates in one training step (the restoration engines
+    # set it from their settings: once or twice per --d-steps).
+    d_updates_per_step = 1
+
     @property
     def steps_done(self):
-        """Training steps taken: G's optimizer updates once a step."""
-        return int(self.g_optimizer.iterations.numpy())
+        """Training steps taken, counted by D's optimizer, which updates
+        ``d_updates_per_step`` times every step. Not G's: under mixed_float16 its loss
+        scaling skips the update of a step whose scaled gradients overflowed."""
+        return int(self.d_optimizer.iterations.numpy()) // self.d_updates_per_step
 
     def sample_batch(self):
         """(real, white[, hole mask]) of the next step."""

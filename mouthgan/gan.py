@@ -19,6 +19,7 @@ from mouthgan.batches import batch_at, training_batches
 from mouthgan.engine import Engine, step_logs
 from mouthgan.losses import patch_accuracy, patch_mse, pixel_weights, reconstruction_loss
 from mouthgan.models import patch_shape
+from mouthgan.optimizers import d_updates_per_step
 
 
 def update_ema(average, model, decay, step):
@@ -64,6 +65,7 @@ class Pix2Pix(keras.Model, Engine):
         self.discriminator = discriminator
         self.config = config
         self.source = source  # the training faces (batches.FacesInMemory / FaceFiles)
+        self.d_updates_per_step = d_updates_per_step(config)
         self.patch = patch_shape(discriminator)
         self.ema_generator = None
         if config.ema:

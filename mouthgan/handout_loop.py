@@ -7,7 +7,7 @@ from mouthgan.batches import batch_at, training_batches
 from mouthgan.engine import Engine, step_logs
 from mouthgan.losses import pixel_weights
 from mouthgan.models import build_adversarial, compile_discriminator, patch_shape
-from mouthgan.optimizers import discriminator_adam, generator_adam
+from mouthgan.optimizers import d_updates_per_step, discriminator_adam, generator_adam
 
 
 class HandoutLoop(Engine):
@@ -21,6 +21,7 @@ class HandoutLoop(Engine):
     def __init__(self, generator, discriminator, source, config):
         self.generator, self.discriminator, self.config = generator, discriminator, config
         self.source = source
+        self.d_updates_per_step = d_updates_per_step(config)
         self.ema_generator = None
         # The same optimizers as the fused engine's.
         compile_discriminator(discriminator, optimizer=discriminator_adam(config))
