@@ -144,7 +144,7 @@ def stop(processes):
 def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
     from mouthgan.checkpoints import checkpoint_step
 
-    run_dir, steps = tmp_path / "run", 40
+    run_dir, steps = tmp_path / "run", 30
     workers = start_workers(tiny_data, run_dir, steps, free_ports(2), tmp_path, 1)
     try:
         deadline = time.time() + 300
@@ -219,8 +219,8 @@ def test_streamed_training_memory_does_not_grow_with_the_faces(tmp_path):
         data = link_faces(source, tmp_path / f"data{n}", n)
         result = subprocess.run(
             [sys.executable, "-c", PEAK_MEMORY_OF_A_RUN, "--data", str(data), "--input",
-             "stream", "--steps", "10", "--eval-every", "10", "--sample-every", "10",
-             "--checkpoint-every", "10", "--run-dir", str(tmp_path / f"run{n}"), "--quiet"],
+             "stream", "--steps", "4", "--eval-every", "4", "--sample-every", "4",
+             "--checkpoint-every", "4", "--run-dir", str(tmp_path / f"run{n}"), "--quiet"],
             capture_output=True, text=True, timeout=600, env=python_env(), cwd=ROOT)
         assert result.returncode == 0, result.stderr[-3000:]
         config = json.loads((tmp_path / f"run{n}" / "config.json").read_text())
