@@ -4,7 +4,7 @@ Data flows one way: files (``data``) -> arrays -> models (``models``) ->
 training (``training``) -> predictions (``inpaint``) -> CSV (``export``) / report.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 class MouthganError(Exception):

@@ -64,7 +64,7 @@ class Pix2Pix(keras.Model, Engine):
         self.generator = generator
         self.discriminator = discriminator
         self.config = config
-        self.source = source  # the training faces (batches.FacesInMemory / FaceFiles)
+        self.source = source  # the training faces: a source of mouthgan.batches
         self.d_updates_per_step = d_updates_per_step(config)
         self.patch = patch_shape(discriminator)
         self.ema_generator = None

@@ -29,7 +29,7 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
 
     SIGINT and SIGTERM stop the run at the next step boundary: it saves a checkpoint and
     raises ``mouthgan.signals.Interrupted`` saying how to resume. One process at a time
-    writes a run folder (``run_lock``).
+    writes a run folder (``run_lock``); in multi-worker training, the chief.
     """
     run_dir = Path(run_dir)
     # Where and how precisely to train is decided on this machine, first: a strategy
@@ -51,13 +51,11 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
             # History after the checkpoint belongs to steps that will be run again.
             truncate_history(run_dir / "history.csv", restored)
             print(f"Resuming {run_dir} at step {restored}")
-    replicas = strategy.num_replicas_in_sync if strategy else 1
     if chief:
-        write_config(run_dir, config, {"engine_class": type(engine).__name__,
-                                       "replicas": replicas,
-                                       "input_source": type(engine.source).__name__})
-
-    if chief:
+        write_config(run_dir, config, {
+            "engine_class": type(engine).__name__,
+            "replicas": strategy.num_replicas_in_sync if strategy else 1,
+            "input_source": type(engine.source).__name__})
         saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
                                    run_dir / "history.csv", run_dir / "loss.png")
         callbacks = run_callbacks(config, dataset, run_dir, saver, stop, append=resume,
