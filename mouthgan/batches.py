@@ -45,7 +45,21 @@ def hole_masks(white_uint8):
     return find_holes(np.asarray(white_uint8))[..., None].astype(np.uint8)
 
 
-class FacesInMemory:
+class RowSource:
+    """What the sources that read any rows share (in memory, files): each step's batch
+    is ``draw_batch`` of that step. A source gives ``batches(config, start_step)``, the
+    dataset of its global batches, and ``batch_at(config, step)``, one of them."""
+
+    def batches(self, config, start_step):
+        return tf.data.Dataset.counter(start_step).map(
+            lambda step: draw_batch(self, config, step),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def batch_at(self, config, step):
+        return draw_batch(self, config, step)
+
+
+class FacesInMemory(RowSource):
     """The training pairs as uint8 tensors (N, H, W, 1): real, white and, when used, the
     hole mask. Under ``--flip`` the mirrored images follow the originals, so that a flip
     is a choice of row: mirroring inside the step cost ~10 ms a step on a 2-core CPU."""
@@ -67,7 +81,7 @@ class FacesInMemory:
         return [tf.gather(x, index) for x in self.images]
 
 
-class FaceFiles:
+class FaceFiles(RowSource):
     """The training pairs as two lists of image files, read and decoded per batch.
 
     Decoded with TensorFlow (gray, resized bicubically to 128 where another size). The
@@ -153,6 +167,9 @@ class FaceRecords:
         steps = tf.data.Dataset.counter(start_step)
         return tf.data.Dataset.zip(records, steps).map(
             finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def batch_at(self, config, step):
+        return next(iter(self.batches(config, step)))
 
     def parse(self, record):
         example = tf.io.parse_single_example(record, RECORD_FEATURES)
@@ -246,13 +263,6 @@ def mirrored(rows, flip):
     return [tf.where(where, tf.reverse(x, [2]), x) for x in rows]
 
 
-def batch_at(source, config, step):
-    """Step ``step``'s global batch, from any source."""
-    if isinstance(source, FaceRecords):
-        return next(iter(source.batches(config, step)))
-    return draw_batch(source, config, step)
-
-
 def training_batches(source, config, start_step, input_context=None):
     """The batches of steps ``start_step``, ``start_step + 1``, ... as a dataset.
 
@@ -262,12 +272,7 @@ def training_batches(source, config, start_step, input_context=None):
     batch. Making all of it costs each worker B decodes a step where B/N would do; in
     exchange mixup's partners and every random draw are those of one device.
     """
-    if isinstance(source, FaceRecords):
-        dataset = source.batches(config, start_step)
-    else:
-        dataset = tf.data.Dataset.counter(start_step).map(
-            lambda step: draw_batch(source, config, step),
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = source.batches(config, start_step)
     if input_context is not None and input_context.num_replicas_in_sync > 1:
         replicas = input_context.num_replicas_in_sync
         local = replicas // input_context.num_input_pipelines

@@ -15,7 +15,7 @@ One training step (the handout's, for both engines):
 import keras
 import tensorflow as tf
 
-from mouthgan.batches import batch_at, training_batches
+from mouthgan.batches import training_batches
 from mouthgan.engine import Engine, step_logs
 from mouthgan.losses import patch_accuracy, patch_mse, pixel_weights, reconstruction_loss
 from mouthgan.models import patch_shape
@@ -119,7 +119,7 @@ class Pix2Pix(keras.Model, Engine):
     def sample_batch(self):
         """(real, white[, hole mask]) of the next step, as tensors: the batch ``run``
         would take (the same function of the seed and the step)."""
-        return batch_at(self.source, self.config, self.steps_done)
+        return self.source.batch_at(self.config, self.steps_done)
 
     def update(self, real, white, hole=None):
         """One step on a given batch: D on real then fake pairs, then G through AM."""

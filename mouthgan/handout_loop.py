@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from mouthgan.batches import batch_at, training_batches
+from mouthgan.batches import training_batches
 from mouthgan.engine import Engine, step_logs
 from mouthgan.losses import pixel_weights
 from mouthgan.models import build_adversarial, compile_discriminator, patch_shape
@@ -39,7 +39,7 @@ class HandoutLoop(Engine):
     def sample_batch(self):
         """(real, white[, hole mask]) of the next step as NumPy arrays: the fused
         engine's batch of that step."""
-        return tuple(x.numpy() for x in batch_at(self.source, self.config, self.steps_done))
+        return tuple(x.numpy() for x in self.source.batch_at(self.config, self.steps_done))
 
     def update(self, real, white, hole=None):
         G, D, AM = self.generator, self.discriminator, self.adversarial
