@@ -360,7 +360,9 @@ def to_html(blocks):
                 cells.append("<tr>" + "".join(tds) + "</tr>")
             body.append("<table>" + "".join(cells) + "</table>")
         elif kind == "image":
-            data = base64.b64encode(Path(block[1]).read_bytes()).decode()
+            # A file's path, or the PNG's bytes themselves.
+            image = block[1] if isinstance(block[1], bytes) else Path(block[1]).read_bytes()
+            data = base64.b64encode(image).decode()
             body.append(f'<figure><img src="data:image/png;base64,{data}" '
                         f'alt="{html.escape(block[2])}"><figcaption>{_inline(block[2])}'
                         "</figcaption></figure>")
