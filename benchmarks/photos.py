@@ -33,31 +33,13 @@ def placements(n, seed=0):
              rng.uniform(0.4, 0.6)) for _ in range(n)]
 
 
-def placed_photo(face, scale, angle, fx, fy, seed):
-    """One test photo: the face placed into a backdrop 1.8 x 2.2 its enlarged size."""
-    from mouthgan.photos import place_face, textured_background
-
-    side = 128 * scale
-    height, width = int(side * 1.8), int(side * 2.2)
-    return place_face(face, textured_background(height, width, seed), scale, angle,
-                      (width * fx, height * fy))
-
-
-def back_to_frame(photo, to_photo):
-    """A photo's pixels seen in the placed face's own 128x128 frame (0..1)."""
-    import cv2
-
-    frame = cv2.warpAffine(photo.astype(np.float32), cv2.invertAffineTransform(to_photo),
-                           (128, 128), flags=cv2.INTER_LINEAR)
-    return frame / 255.0
-
-
 def measure(model, n_faces, data="NLP_data", seed=0, hole="auto"):
     from PIL import Image
 
     from mouthgan.data import HOLE_BOX, load_folder
     from mouthgan.inpaint import load_generator, restore, run_flip_average
-    from mouthgan.photos import FaceDetector, box_mask, restore_photo
+    from mouthgan.photos import (FaceDetector, box_mask, placed_photo, restore_photo,
+                                 seen_in_frame)
 
     whites, stems = load_folder(Path(data) / "Validation" / "White", notes=lambda _: None)
     reals, _ = load_folder(Path(data) / "Validation" / "Real", notes=lambda _: None)
@@ -83,10 +65,10 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto"):
             continue
         times.append(time.perf_counter() - start)
         truth = real / 255.0
-        photo_path = back_to_frame(result.restored, to_photo)
+        photo_path = seen_in_frame(result.restored, to_photo)
         rmse = lambda a, b: float(np.sqrt(np.mean((a[box] - b[box]) ** 2)))  # noqa: E731
         rows.append((rmse(photo_path, truth), rmse(aligned[i], truth),
-                     rmse(photo_path, aligned[i]), rmse(back_to_frame(unrestored, to_photo), truth)))
+                     rmse(photo_path, aligned[i]), rmse(seen_in_frame(unrestored, to_photo), truth)))
     return np.array(rows), np.array(times), missed
 
 

@@ -97,12 +97,6 @@ def similarity(source, target):
     return np.array([[a, -b, tx], [b, a, ty]])
 
 
-def invert(affine):
-    import cv2
-
-    return cv2.invertAffineTransform(affine)
-
-
 def require_detector():
     """Say in one line what to install when the detector is missing, before anything
     slow (MTCNN imports TensorFlow) is started."""
@@ -217,24 +211,25 @@ def white_regions(gray):
     return keep[labels]
 
 
-def hide_white(rgb, white, mouth):
-    """The photo as the detector should see it: each painted-out region filled with the
-    training faces' average mouth (``mouth``, uint8, stretched over the region's box),
-    its edge smoothed from around it (Telea). A white block where the mouth should be
-    cost MTCNN one painted face in five; an average mouth there, one in ten."""
+def hide_white(rgb, regions, mouth):
+    """The photo as the detector should see it: each painted-out region (labels of
+    ``white_regions``) filled with the training faces' average mouth (``mouth``, uint8,
+    stretched over the region's box), its edge smoothed from around it (Telea). A white
+    block where the mouth should be cost MTCNN one painted face in five; an average
+    mouth there, one in ten."""
     import cv2
 
-    if not white.any():
+    if not regions.any():
         return rgb
-    grown = cv2.dilate(white.astype(np.uint8), np.ones((5, 5), np.uint8))
+    grown = cv2.dilate((regions > 0).astype(np.uint8), np.ones((5, 5), np.uint8))
     out = cv2.inpaint(rgb, grown, 5, cv2.INPAINT_TELEA)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(white.astype(np.uint8))
-    for i in range(1, count):
-        x, y, w, h, _ = stats[i]
+    for label in range(1, int(regions.max()) + 1):
+        ys, xs = np.nonzero(regions == label)
+        top, left = ys.min(), xs.min()
+        h, w = ys.max() + 1 - top, xs.max() + 1 - left
         patch = cv2.resize(np.asarray(mouth, np.uint8), (int(w), int(h)),
                            interpolation=cv2.INTER_LINEAR)
-        inside = labels[y:y + h, x:x + w] == i
-        out[y:y + h, x:x + w][inside] = patch[inside][:, None]
+        out[ys, xs] = patch[ys - top, xs - left][:, None]
     return out
 
 
@@ -398,7 +393,7 @@ def blend_back(rgb, colour, restored_faces):
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
     alpha_all = np.zeros((height, width), np.float32)
     for face in restored_faces:
-        back = invert(face.to_frame)
+        back = cv2.invertAffineTransform(face.to_frame)
         alpha = np.clip(cv2.warpAffine(face.hole.astype(np.float32), back, (width, height),
                                        flags=cv2.INTER_LINEAR, borderValue=0), 0, 1)
         if face.covers is not None:
@@ -447,7 +442,7 @@ def restore_photo(path, detector, generator, hole="auto", flip_average=False):
     gray = luma(rgb)
     regions = white_regions(gray)
     template = detector.template
-    faces = detector.find(hide_white(rgb, regions > 0, template["mouth"]))
+    faces = detector.find(hide_white(rgb, regions, template["mouth"]))
     if not faces:
         raise MouthganError(f"{path}: no face found")
     usable = [f for f in faces if not f.problem]
@@ -537,3 +532,22 @@ def place_face(face, background, scale, angle, centre, feather=10):
                              flags=cv2.INTER_NEAREST)
     photo = np.where(painted > 0, 255, photo)
     return np.clip(np.round(photo), 0, 255).astype(np.uint8), to_photo
+
+
+def placed_photo(face, scale, angle, fx, fy, seed):
+    """A test photo: ``face`` placed by ``place_face`` into a textured backdrop 1.8 x 2.2
+    its enlarged size, its centre at fractions (fx, fy) of the backdrop."""
+    side = IMAGE_SIZE * scale
+    height, width = int(side * 1.8), int(side * 2.2)
+    return place_face(face, textured_background(height, width, seed), scale, angle,
+                      (width * fx, height * fy))
+
+
+def seen_in_frame(photo, to_photo):
+    """What a placed face's own frame shows of ``photo`` (0..1 float), to score a
+    restored photo against the face's truth."""
+    import cv2
+
+    frame = cv2.warpAffine(photo.astype(np.float32), cv2.invertAffineTransform(to_photo),
+                           (IMAGE_SIZE, IMAGE_SIZE), flags=cv2.INTER_LINEAR)
+    return frame / 255.0

@@ -58,8 +58,7 @@ def main(argv=None):
     detector = FaceDetector()
     generator = load_generator(args.model, runtime="auto")
     flip_average = run_flip_average(args.model) if args.flip_average is None else args.flip_average
-    if photos:
-        out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     done, names = [], set()
     with signals.stop_requests() as stop:
         for path in photos:
@@ -82,11 +81,8 @@ def main(argv=None):
             kinds = ", ".join(face.hole_kind for face in result.faces)
             print(f"{path} -> {files[0]} ({len(result.faces)} face"
                   f"{'s' if len(result.faces) > 1 else ''}: {kinds})")
-    if done or failures:
-        if not out.exists():
-            out.mkdir(parents=True)
-        print(f"{write_gallery(out, done, failures)}: {len(done)} restored, "
-              f"{len(failures)} failed")
+    print(f"{write_gallery(out, done, failures)}: {len(done)} restored, "
+          f"{len(failures)} failed")
     return 1 if failures else 0
 
 
