@@ -3,12 +3,18 @@ known: Validation faces, mouth painted white, placed into larger photos (enlarge
 turned a few degrees, shifted, on a textured backdrop, edges faded).
 
     python benchmarks/photos.py [--model runs/latest] [--faces 60] [--write]
+                                [--picture PHOTO OUT.png]
 
 For each placed face: was it found; the RMSE over the handout's box, in the face's own
 128x128 frame, of (a) the restored photo mapped back to that frame, (b) the aligned
 path (the model on the 128x128 white image, as image_to_csv.py runs it), both against
 the real face; (c) the real face placed and mapped back the same way, unrestored: what
 the two resamplings alone cost; and the time per photo. Pixel values 0..1.
+
+``--picture PHOTO OUT.png`` also paints the handout's box over the mouth of a real photo
+(where the framing puts it), restores it, and writes [photo, painted, restored] cropped
+to the face: the README's picture, from a public-domain photo (NASA's portrait of Eileen
+Collins, which scikit-image ships as ``skimage/data/astronaut.png``).
 """
 
 import argparse
@@ -72,6 +78,42 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto"):
     return np.array(rows), np.array(times), missed
 
 
+def picture(model, photo, out):
+    """[photo, painted, restored], cropped around the face, as one PNG."""
+    import tempfile
+
+    import cv2
+    from PIL import Image
+
+    from mouthgan.inpaint import load_generator, run_flip_average
+    from mouthgan.photos import FaceDetector, box_mask, read_photo, restore_photo
+
+    detector = FaceDetector()
+    rgb, _ = read_photo(photo)
+    face = next(f for f in detector.find(rgb) if not f.problem)
+    box = box_mask(detector.template["hole_box"]).astype(np.uint8)
+    to_photo = cv2.invertAffineTransform(face.to_frame)
+    painted = rgb.copy()
+    painted[cv2.warpAffine(box, to_photo, rgb.shape[1::-1], flags=cv2.INTER_NEAREST) > 0] = 255
+    with tempfile.TemporaryDirectory() as folder:
+        painted_file = Path(folder) / "painted.png"
+        Image.fromarray(painted).save(painted_file)
+        result = restore_photo(painted_file, detector, load_generator(model), "white",
+                               run_flip_average(model))
+    # The crop: the frame's square, 1.3 times larger, in the photo.
+    corners = np.array([[0, 0, 1], [128, 0, 1], [0, 128, 1], [128, 128, 1]], np.float64)
+    xs, ys = (corners @ to_photo.T).T
+    cx, cy, half = xs.mean(), ys.mean(), 0.65 * (xs.max() - xs.min())
+    top, left = max(0, int(cy - half)), max(0, int(cx - half))
+    bottom, right = int(cy + half), int(cx + half)
+    restored = result.restored if result.colour else np.stack([result.restored] * 3, -1)
+    panels = [image[top:bottom, left:right] for image in (rgb, painted, restored)]
+    gap = np.full((panels[0].shape[0], 6, 3), 255, np.uint8)
+    strip = np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
+    Image.fromarray(strip).save(out)
+    print(f"{out}: {strip.shape[1]}x{strip.shape[0]}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="runs/latest")
@@ -79,8 +121,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="draws the placements")
     parser.add_argument("--data", default="NLP_data")
     parser.add_argument("--write", action="store_true", help="update RESULTS.md")
+    parser.add_argument("--picture", nargs=2, metavar=("PHOTO", "OUT"),
+                        help="also write the README's picture of PHOTO restored")
     args = parser.parse_args()
     cli.import_tensorflow()
+    if args.picture:
+        picture(args.model, *args.picture)
     rows, times, missed = measure(args.model, args.faces, args.data, args.seed)
     found = len(rows)
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA")

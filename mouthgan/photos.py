@@ -269,8 +269,8 @@ def hole_centre(box):
 
 @dataclass
 class RestoredFace:
-    frame: np.ndarray  # the face as framed, uint8 (128, 128)
-    painted: np.ndarray  # what the model saw: the hole white, uint8
+    frame: np.ndarray  # the face as framed, as the photo shows it, uint8 (128, 128)
+    painted: np.ndarray  # what the model saw: the box white, paint outside it filled
     restored: np.ndarray  # the model's restoration pasted into the hole, uint8
     hole: np.ndarray  # boolean (128, 128)
     hole_kind: str  # "white" or "box"
@@ -354,19 +354,20 @@ def restore_faces(gray, regions, faces, generator, template, hole="auto",
             # Any pixel the paint touches counts: the warp mixes paint into its ring, and
             # a light ring around the box washes the restoration out as a larger hole does.
             outside = (warp(painted.astype(np.uint8) * 255, to_frame, border=0) >= 1) & ~box
+            seen = frame
             if outside.any():
                 # Filled from the face around it only: the box itself is masked too, or
                 # Telea would spread its white into the ring.
-                frame = cv2.inpaint(frame, (outside | box).astype(np.uint8), 3,
-                                    cv2.INPAINT_TELEA)
+                seen = cv2.inpaint(frame, (outside | box).astype(np.uint8), 3,
+                                   cv2.INPAINT_TELEA)
             region, kind, covers = box | outside, "white", painted
         elif hole == "white":
             framed.append(None)
             continue
         else:
             to_frame, region, kind, covers = face.to_frame, box, "box", None
-            frame = warp(gray, to_frame)
-        framed.append((frame, np.where(box, 255, frame).astype(np.uint8), region, kind,
+            frame = seen = warp(gray, to_frame)
+        framed.append((frame, np.where(box, 255, seen).astype(np.uint8), region, kind,
                        to_frame, covers))
     ready = [f for f in framed if f is not None]
     if not ready:

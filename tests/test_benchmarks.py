@@ -38,3 +38,23 @@ def test_each_experiment_trains_into_its_own_folder(tmp_path, monkeypatch):
     planned = [bench_runs.ensure_run(e.name, e.flags, 1, dry_run=True)
                for e in quality.PRESETS + quality.LEVERS]
     assert planned == [None] * len(planned)  # nothing trained in a dry run
+
+
+def test_shift_rows_change_the_face_and_keep_the_handouts_hole(tiny_data):
+    import numpy as np
+
+    import shift
+    from mouthgan.data import HOLE_BOX, load_folder
+
+    reals, _ = load_folder(tiny_data / "Validation" / "Real", notes=lambda _: None)
+    top, bottom, left, right = HOLE_BOX
+    for name in shift.SHIFTS:
+        whites, truths = shift.shifted_set(reals, name)
+        assert (whites[:, top:bottom, left:right] == 255).all(), name
+        outside = np.ones(whites.shape[1:], bool)
+        outside[top:bottom, left:right] = False
+        assert np.array_equal(whites[:, outside], truths[:, outside]), name
+        changed = np.abs(truths.astype(int) - reals).mean()
+        assert (changed == 0) == (name == "none"), (name, changed)
+        again, _ = shift.shifted_set(reals, name)
+        assert np.array_equal(again, whites), name  # the same faces every time
