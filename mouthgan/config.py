@@ -8,6 +8,7 @@ the reconstruction weight, which is pix2pix's 100 (see ``PRESETS``).
 import argparse
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,12 @@ def _f(default, help, **kw):
 
 def cpu_has_amx():
     """Whether this CPU has AMX's bfloat16 matrix units (Linux reports it in
-    /proc/cpuinfo; elsewhere we do not guess)."""
+    /proc/cpuinfo; elsewhere we do not guess) and oneDNN may use them: an
+    ``ONEDNN_MAX_CPU_ISA`` below AMX (AVX512_CORE, AVX2, ...) leaves bfloat16 without
+    them, slower than float32."""
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if isa and isa not in ("ALL", "DEFAULT") and "AMX" not in isa:
+        return False
     try:
         return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
     except OSError:
@@ -52,6 +58,9 @@ class TrainConfig(Settings):
     steps: int = _f(3000, "training steps; each draws batch-size random pairs "
                     "(the handout's 'Epoch: 3000')")
     batch_size: int = _f(32, "pairs per step")
+    time_budget: float = _f(0.0, "minutes the run may take on this machine: the steps are "
+                            "cut to what fits, from a step timed when the run starts "
+                            "(0 = no budget; best sets 30)")
     seed: int = _f(0, "seed for weights, batches and flips: same seed, same run")
     loss_weights: tuple = _f((1.0, 100.0), "AM loss weights [adversarial MSE, L1]; "
                              "the handout's literal setting is 1 1", nargs=2, type=float)
@@ -142,6 +151,11 @@ class TrainConfig(Settings):
                 problems.append(f"--{name.replace('_', '-')} takes 1 to 7 widths > 0 (a "
                                 f"128-pixel image halves at each level), got "
                                 f"{' '.join(map(str, widths))}")
+        if self.time_budget < 0:
+            problems.append(f"--time-budget must be >= 0 minutes, got {self.time_budget:g}")
+        if self.time_budget and self.distribute == "multi-worker":
+            problems.append("--time-budget cannot size a multi-worker run (each worker "
+                            "would time its own steps); give --time-budget 0 and --steps")
         if self.lr <= 0:
             problems.append(f"--lr must be > 0, got {self.lr}")
         if any(w < 0 for w in self.loss_weights):
@@ -220,7 +234,7 @@ PRESETS = {
     # Every figure: benchmarks/RESULTS.md.
     "best": {"flip": True, "hole_weight": 10.0, "ema": 0.999, "flip_average": True,
              "generator_filters": (40, 80, 160, 320, 320), "steps": 2500, "jitter": 0.1,
-             "precision": "auto", "lr": 4e-4},
+             "precision": "auto", "lr": 4e-4, "time_budget": 30.0},
 }
 
 

@@ -160,17 +160,23 @@ def write_json(path, payload):
     os.replace(tmp, path)
 
 
+def read_json(path):
+    """A JSON object written by ``write_json``; {} when missing or unreadable."""
+    try:
+        payload = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def run_kind(run_dir):
     """config.json's "kind" of a run folder; a restoration when it does not say (runs
     written before runs recorded their kind, or a folder without config.json)."""
-    try:
-        payload = json.loads((Path(run_dir) / "config.json").read_text())
-    except (OSError, ValueError):
-        return RESTORATION
-    if isinstance(payload, dict) and payload.get("kind"):
+    payload = read_json(Path(run_dir) / "config.json")
+    if payload.get("kind"):
         return payload["kind"]
     # DCGAN example runs that recorded no kind: only their settings have data_dir.
-    config = payload.get("config") if isinstance(payload, dict) else None
+    config = payload.get("config")
     return "dcgan-example" if isinstance(config, dict) and "data_dir" in config else RESTORATION
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 import keras
 
 from mouthgan import MouthganError, devices
+from mouthgan.budget import size_to_budget
 from mouthgan.callbacks import (HistoryCSV, PeriodicCheckpoint, ProgressBar, SampleGrids,
                                 StopOnRequest, ValidationRMSE, truncate_history)
 from mouthgan.checkpoints import Checkpoints, checkpoint_step
 from mouthgan.engine import make_engine
 from mouthgan.evaluation import Evaluator, final_scores, sample_faces
-from mouthgan.run_dir import (run_lock, write_config, write_json, write_models,
-                              writes_run_folder)
+from mouthgan.run_dir import (read_json, run_lock, write_config, write_json,
+                              write_models, writes_run_folder)
 from mouthgan.signals import Interrupted, stop_requests
 
 
@@ -43,6 +44,12 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
 
 def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
     config.validate(len(dataset.train))
+    budget = None
+    if config.time_budget and not resume:  # a resumed run keeps the steps it was given
+        config, budget = size_to_budget(config, dataset, strategy,
+                                        notes=print if verbose else lambda _: None)
+    elif resume and chief:
+        budget = read_json(run_dir / "config.json").get("time_budget")
     engine = make_engine(config, dataset.train, strategy)
     checkpoints = Checkpoints(engine, run_dir, chief)
     if resume:
@@ -55,7 +62,8 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
         write_config(run_dir, config, {
             "engine_class": type(engine).__name__,
             "replicas": strategy.num_replicas_in_sync if strategy else 1,
-            "input_source": type(engine.source).__name__})
+            "input_source": type(engine.source).__name__,
+            **({"time_budget": budget} if budget else {})})
         saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
                                    run_dir / "history.csv", run_dir / "loss.png")
         callbacks = run_callbacks(config, dataset, run_dir, saver, stop, append=resume,

@@ -91,10 +91,17 @@ def test_auto_distribute_mirrors_over_several_gpus(monkeypatch, gpus, engine, ex
 def test_cpu_has_amx_reads_the_cpu_flags(monkeypatch, tmp_path):
     from mouthgan import config
 
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
     monkeypatch.setattr(config, "Path", lambda _: cpuinfo)
     assert config.cpu_has_amx()
+    # oneDNN limited below AMX cannot use it: bfloat16 would be emulated
+    for isa, usable in (("AVX512_CORE", False), ("avx2", False), ("AVX512_CORE_AMX", True),
+                        ("ALL", True)):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+        assert config.cpu_has_amx() == usable, isa
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
     cpuinfo.write_text("flags\t\t: fpu avx2 amx_bf16_not_a_flag\n")
     assert not config.cpu_has_amx()
     monkeypatch.setattr(config, "Path", lambda _: tmp_path / "absent")

@@ -13,7 +13,7 @@ import pytest
 from mouthgan import MouthganError
 from mouthgan.config import TrainConfig, resolve, to_json
 from mouthgan.data import load_dataset
-from mouthgan.run_dir import make_run_dir
+from mouthgan.run_dir import make_run_dir, read_config
 from mouthgan.batches import draw_batch
 from mouthgan.checkpoints import checkpoint_step, find_checkpoint
 from mouthgan.engine import make_engine as make_engine_for_split
@@ -506,7 +506,7 @@ PRESET_SETTINGS = {
                         "steps": 3000, "lr": 2e-4, "ema": 0.0, "jitter": 0.0},
     "best": {"loss_weights": [1.0, 100.0], "flip": True, "hole_weight": 10.0,
              "flip_average": True, "generator_filters": [40, 80, 160, 320, 320],
-             "steps": 2500, "lr": 4e-4, "ema": 0.999, "jitter": 0.1},
+             "steps": 2500, "lr": 4e-4, "ema": 0.999, "jitter": 0.1, "time_budget": 30.0},
 }
 
 
@@ -524,7 +524,7 @@ def test_each_preset_builds_and_trains(tiny_data, tmp_path, preset):
     precision = resolve_precision(resolve(preset).precision)
 
     small = dict(data=str(tiny_data), steps=2, batch_size=4, eval_every=2, sample_every=2,
-                 checkpoint_every=2)
+                 checkpoint_every=2, time_budget=0.0)  # the budget has its own test
     config = replace(resolve(preset), **small)
     result = train(config, load_dataset(tiny_data), make_run_dir(tmp_path / preset), verbose=0)
     assert result["steps"] == 2
@@ -548,3 +548,32 @@ def test_mixed_float16_trains_with_loss_scaling_and_counts_every_step(tiny_data,
     assert int(engine.g_optimizer.iterations.numpy()) < 3
     assert result["steps"] == 3 and checkpoint_step(tmp_path / "r") == 3
     assert engine.generator.layers[1].compute_dtype == "float16"
+
+
+def test_steps_that_fit_the_budget():
+    from mouthgan.budget import steps_that_fit
+
+    # 10 s a step, a 30 s evaluation every 100 steps: 1000 s hold 99 steps (the 100th
+    # brings its evaluation: 1030 s).
+    assert steps_that_fit(1000, 10, 30, 100, 2500) == 99
+    assert steps_that_fit(10_000, 1, 5, 100, 2500) == 2500  # all fit: as asked
+    assert steps_that_fit(5, 10, 0, 100, 2500) == 0
+
+
+def test_time_budget_cuts_the_steps_to_what_this_machine_fits(tiny_data, tmp_path):
+    run_dir = make_run_dir(tmp_path / "run")
+    config = tiny_config(tiny_data, steps=100_000, eval_every=1000, sample_every=1000,
+                         checkpoint_every=1000, time_budget=0.25)
+    result = train(config, load_dataset(tiny_data), run_dir, verbose=0)
+    saved = json.loads((run_dir / "config.json").read_text())
+    budget = saved["time_budget"]
+    assert budget["steps_asked"] == 100_000 and budget["step_seconds"] > 0
+    assert 0 < budget["steps"] < 100_000
+    # An ordinary run of the steps that fit: trained, recorded and resumable as such.
+    assert result["steps"] == budget["steps"] == saved["config"]["steps"]
+    assert budget["steps"] * budget["step_seconds"] <= 0.25 * 60
+    # a resumed run keeps its steps and the record of what was measured
+    result = train(read_config(run_dir), load_dataset(tiny_data), run_dir, resume=True,
+                   verbose=0)
+    assert result["steps"] == budget["steps"]
+    assert json.loads((run_dir / "config.json").read_text())["time_budget"] == budget
