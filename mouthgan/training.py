@@ -46,8 +46,8 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
     config.validate(len(dataset.train))
     budget = None
     if config.time_budget and not resume:  # a resumed run keeps the steps it was given
-        config, budget = size_to_budget(config, dataset, strategy,
-                                        notes=print if verbose else lambda _: None)
+        # Said even with --quiet, as "Resuming" is: the run trains other steps than asked.
+        config, budget = size_to_budget(config, dataset, strategy)
     elif resume and chief:
         budget = read_json(run_dir / "config.json").get("time_budget")
     engine = make_engine(config, dataset.train, strategy)
