@@ -134,7 +134,8 @@ def predictors_from(models):
     predictors = {"identity (white image)": identity, "Telea": telea}
     for name, runs in models.items():
         for k, run in enumerate(runs):
-            generator = load_generator(run, runtime="auto")
+            # Keras, not the NumPy runtime: the wide G runs 16 x 564 faces here
+            generator = load_generator(run, runtime="keras")
             flip = run_flip_average(run)
             predictors[(name, k)] = (
                 lambda whites, holes, g=generator, f=flip:
