@@ -22,7 +22,7 @@ or remote storage.
 import numpy as np
 import tensorflow as tf
 
-from mouthgan.data import IMAGE_SIZE, needs_holes
+from mouthgan.data import IMAGE_SIZE, needs_holes, repaints_holes
 from mouthgan.inpaint import find_holes
 from mouthgan.records import RECORD_FEATURES
 
@@ -232,17 +232,17 @@ def draw_flips(config, seeds):
 
 
 def augment(rows, config, seeds):
-    """uint8 rows (real, white[, hole]) -> the model's range, augmented. ``--shift`` and
-    ``--jitter`` change the real face and paint the white one anew from it, as
+    """uint8 rows (real, white[, hole]) -> the model's range, augmented. ``--shift``,
+    ``--rotate``, ``--zoom`` and ``--jitter`` change the real face and paint the white one anew from it, as
     ``--mixup`` does after blending two faces; ``--erase`` paints one more white
     rectangle into the input only."""
     real, white, *hole = rows
     batch = [to_model_range_tf(real), to_model_range_tf(white)] + [tf.cast(h, tf.float32)
                                                                   for h in hole]
-    if config.shift or config.jitter or config.mixup:
+    if repaints_holes(config):
         real, _, hole = batch
-        if config.shift:
-            real = random_shift(real, config.shift, seeds)
+        if config.shift or config.rotate or config.zoom:
+            real = random_warp(real, config, seeds)
         if config.jitter:
             real = random_brightness_contrast(real, config.jitter, seeds)
         if config.mixup:
@@ -294,17 +294,29 @@ def to_model_range_tf(images_uint8):
     return tf.cast(images_uint8, tf.float32) / 127.5 - 1.0
 
 
-def random_shift(images, max_shift, seeds):
-    """Translate each image by its own random (dy, dx) in [-max_shift, max_shift],
-    mirroring the edges in (a face's border is hair and background, mirrored well)."""
+def random_warp(images, config, seeds):
+    """Move, turn and scale each face by its own draw, about the image centre: a shift
+    of whole pixels up to ``--shift`` each way, a rotation up to ``--rotate`` degrees,
+    a scale within 1 +- ``--zoom``; bilinear, the edges mirrored in (a face's border is
+    hair and background, mirrored well). The framing of real photos varies this way;
+    the handout's faces are all framed alike."""
     batch, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
-    padded = tf.pad(images, [[0, 0], [max_shift] * 2, [max_shift] * 2, [0, 0]], "REFLECT")
-    offsets = tf.random.stateless_uniform((batch, 2), seeds.next(), 0, 2 * max_shift + 1,
-                                          tf.int32)
-    rows = offsets[:, :1] + tf.range(height)[None]  # (batch, H)
-    cols = offsets[:, 1:] + tf.range(width)[None]  # (batch, W)
-    rows_taken = tf.gather(padded, rows, axis=1, batch_dims=1)
-    return tf.gather(rows_taken, cols, axis=2, batch_dims=1)
+    shift = tf.cast(tf.random.stateless_uniform((batch, 2), seeds.next(), -config.shift,
+                                                config.shift + 1, tf.int32), tf.float32)
+    angle = tf.random.stateless_uniform((batch,), seeds.next(), -1.0, 1.0) * (
+        config.rotate * np.pi / 180.0)
+    scale = 1.0 + tf.random.stateless_uniform((batch,), seeds.next(), -1.0, 1.0) * config.zoom
+    # ImageProjectiveTransformV3 maps each output pixel to the input pixel it reads:
+    # input = A (output - centre - shift) + centre, A = the inverse turn over the scale.
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    ox, oy = cx + shift[:, 1], cy + shift[:, 0]  # where the centre goes
+    zeros = tf.zeros_like(cos)
+    transforms = tf.stack([cos, sin, cx - cos * ox - sin * oy,
+                           -sin, cos, cy + sin * ox - cos * oy, zeros, zeros], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=[height, width],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")
 
 
 def random_rectangles(shape, max_size, seeds):

@@ -121,9 +121,13 @@ class TrainConfig(Settings):
                             "pastes the hole only, so the rest matters less")
     ema: float = _f(0.0, "keep an exponential moving average of G's weights with this decay "
                     "per step (e.g. 0.999) and evaluate and save it; 0 = off")
-    shift: int = _f(0, "move each training face by up to N pixels in each direction "
+    shift: int = _f(0, "move each training face by up to N whole pixels in each direction "
                     "(mirrored edges) under its hole, which is painted white again: new "
                     "mouth positions for the 700 faces; 0 = off")
+    rotate: float = _f(0.0, "turn each training face by up to this many degrees either way "
+                       "under its hole (with --shift and --zoom: one warp); 0 = off")
+    zoom: float = _f(0.0, "scale each training face by a factor within 1 +- this fraction "
+                     "(e.g. 0.05) under its hole; 0 = off")
     jitter: float = _f(0.0, "random brightness and contrast of each training face, up to "
                        "this fraction (e.g. 0.1), the hole painted white again; 0 = off")
     erase: int = _f(0, "paint a white rectangle of up to N x N pixels at a random place "
@@ -170,6 +174,10 @@ class TrainConfig(Settings):
             problems.append(f"--ema must be in [0, 1), got {self.ema}")
         if not 0 <= self.shift <= 16:
             problems.append(f"--shift must be in 0..16 pixels, got {self.shift}")
+        if not 0 <= self.rotate <= 45:
+            problems.append(f"--rotate must be in 0..45 degrees, got {self.rotate}")
+        if not 0 <= self.zoom <= 0.5:
+            problems.append(f"--zoom must be in 0..0.5, got {self.zoom}")
         if not 0 <= self.jitter < 1:
             problems.append(f"--jitter must be in [0, 1), got {self.jitter}")
         if self.mixup < 0:
@@ -180,8 +188,8 @@ class TrainConfig(Settings):
             problems.append(f"--erase must be in 0..64 pixels, got {self.erase}")
         if self.engine == "handout":
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
-                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("jitter", 0.0),
-                           ("erase", 0), ("mixup", 0.0))
+                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("rotate", 0.0),
+                           ("zoom", 0.0), ("jitter", 0.0), ("erase", 0), ("mixup", 0.0))
                           if getattr(self, name) != literal]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "

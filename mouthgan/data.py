@@ -31,10 +31,15 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 MEMORY_BUDGET = 1 << 30
 
 
+def repaints_holes(config):
+    """Whether the augmentation changes the real face and paints the hole anew on it."""
+    return bool(config.shift or config.rotate or config.zoom or config.jitter or config.mixup)
+
+
 def needs_holes(config):
     """Whether a training batch carries each face's hole mask (the hole weight and the
     augmentations that repaint the hole need it)."""
-    return config.hole_weight != 1.0 or bool(config.shift or config.jitter or config.mixup)
+    return config.hole_weight != 1.0 or repaints_holes(config)
 
 
 def input_mode(n_faces, config):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -159,7 +160,8 @@ def test_run_directory_contents(tiny_data, tmp_path):
 
 
 @pytest.mark.parametrize("levers", [{}, {"ema": 0.9, "hole_weight": 5.0, "reconstruction": "l2",
-                                         "shift": 3, "jitter": 0.2, "erase": 10, "mixup": 0.4,
+                                         "shift": 3, "rotate": 4.0, "zoom": 0.05, "jitter": 0.2,
+                                         "erase": 10, "mixup": 0.4,
                                          "precision": "mixed_bfloat16", "weight_decay": 1.0,
                                          "global_context": 4}])
 def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
@@ -366,21 +368,55 @@ def test_hole_masks_find_the_painted_box(tiny_data):
     assert masks.sum() == len(white) * (bottom - top) * (right - left)
 
 
-def test_random_shift_translates_each_image_within_the_limit():
+def test_random_warp_shifts_by_whole_pixels_with_mirrored_edges():
     import tensorflow as tf
 
-    from mouthgan.batches import StepSeeds, random_shift
+    from mouthgan.batches import StepSeeds, random_warp
 
     images = np.random.default_rng(0).normal(size=(16, 20, 24, 1)).astype(np.float32)
-    shifted = random_shift(tf.constant(images), 2, StepSeeds(1, 0)).numpy()
-    padded = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)], mode="reflect")
+    config = SimpleNamespace(shift=2, rotate=0.0, zoom=0.0)
+    shifted = random_warp(tf.constant(images), config, StepSeeds(1, 0)).numpy()
+    # the edge pixel repeats at the border (d c b a | a b c d), as a face's border does
+    padded = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)], mode="symmetric")
     offsets = []
     for image, result in zip(padded, shifted):
         found = [(dy, dx) for dy in range(5) for dx in range(5)
-                 if np.array_equal(image[dy:dy + 20, dx:dx + 24], result)]
+                 if np.allclose(image[dy:dy + 20, dx:dx + 24], result, atol=1e-5)]
         assert len(found) == 1  # exactly one translation of this image
         offsets.append(found[0])
     assert len(set(offsets)) > 3  # each image draws its own
+
+
+def test_random_warp_turns_and_scales_about_the_centre():
+    import cv2
+    import tensorflow as tf
+
+    from mouthgan.batches import StepSeeds, random_warp
+
+    # a smooth face-sized picture: bilinear resampling is then close to exact
+    y, x = np.mgrid[0:128, 0:128].astype(np.float32)
+    picture = np.sin(x / 9.0) + np.cos(y / 13.0) + (x - 40) * (y - 90) / 4000.0
+    images = np.repeat(picture[None, ..., None], 8, axis=0)
+    config = SimpleNamespace(shift=0, rotate=6.0, zoom=0.05)
+    seeds = StepSeeds(3, 7)
+    warped = random_warp(tf.constant(images), config, seeds).numpy()
+    assert not np.allclose(warped[0], warped[1])  # each face its own draw
+    centre = warped[:, 44:84, 44:84, 0]  # away from the mirrored edges
+    # each result is the picture turned within +-6 degrees and scaled within 5%: search
+    # that grid with OpenCV, whose turn is counter-clockwise for a positive angle
+    fits = []
+    for result in centre:
+        errors = {(a, s): np.abs(cv2.warpAffine(
+            picture, cv2.getRotationMatrix2D((63.5, 63.5), a, s), (128, 128),
+            flags=cv2.INTER_LINEAR)[44:84, 44:84] - result).mean()
+            for a in np.linspace(-6, 6, 25) for s in np.linspace(0.95, 1.05, 11)}
+        best = min(errors, key=errors.get)
+        assert errors[best] < 0.02, (best, errors[best])
+        fits.append(best)
+    # turns of both signs and scales both ways, not the picture as it was
+    angles, scales = zip(*fits)
+    assert min(angles) < -1 and max(angles) > 1
+    assert min(scales) < 0.99 and max(scales) > 1.01
 
 
 def test_flip_draws_stored_pairs_or_their_mirrors(tiny_data):
@@ -406,12 +442,12 @@ def test_flip_draws_stored_pairs_or_their_mirrors(tiny_data):
     assert 5 < mirrored < 35  # each pair flips with probability 1/2
 
 
-def test_shift_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
+def test_warp_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
     from mouthgan.data import to_model_range
     from mouthgan.batches import FacesInMemory
 
     train_split = load_dataset(tiny_data).train
-    config = tiny_config(tiny_data, batch_size=12, shift=4, jitter=0.2)
+    config = tiny_config(tiny_data, batch_size=12, shift=4, rotate=5.0, zoom=0.05, jitter=0.2)
     source = FacesInMemory(train_split.real, train_split.white, config)
     assert len(source.images) == 3  # the augmentation brings the hole masks
     real, white, hole = (x.numpy() for x in draw_batch(source, config, 0))
