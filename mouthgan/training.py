@@ -7,6 +7,7 @@ behind ``engine.Engine``; the batch and its augmentation in ``batches``; losses 
 in ``callbacks``; evaluation in ``evaluation``; the run folder in ``run_dir``.
 """
 
+import dataclasses
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -44,10 +45,10 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
 
 def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
     config.validate(len(dataset.train))
-    budget = None
+    budget = deadline = None
     if config.time_budget and not resume:  # a resumed run keeps the steps it was given
         # Said even with --quiet, as "Resuming" is: the run trains other steps than asked.
-        config, budget = size_to_budget(config, dataset, strategy)
+        config, budget, deadline = size_to_budget(config, dataset, strategy)
     elif resume and chief:
         budget = read_json(run_dir / "config.json").get("time_budget")
     engine = make_engine(config, dataset.train, strategy)
@@ -58,16 +59,18 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
             # History after the checkpoint belongs to steps that will be run again.
             truncate_history(run_dir / "history.csv", restored)
             print(f"Resuming {run_dir} at step {restored}")
+    run_facts = {"engine_class": type(engine).__name__,
+                 "replicas": strategy.num_replicas_in_sync if strategy else 1,
+                 "input_source": type(engine.source).__name__}
     if chief:
-        write_config(run_dir, config, {
-            "engine_class": type(engine).__name__,
-            "replicas": strategy.num_replicas_in_sync if strategy else 1,
-            "input_source": type(engine.source).__name__,
-            **({"time_budget": budget} if budget else {})})
+        write_config(run_dir, config, {**run_facts,
+                                       **({"time_budget": budget} if budget else {})})
         saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
                                    run_dir / "history.csv", run_dir / "loss.png")
         callbacks = run_callbacks(config, dataset, run_dir, saver, stop, append=resume,
                                   verbose=verbose)
+        if deadline is not None:  # before StopOnRequest, which stays last
+            callbacks.insert(-1, deadline)
     else:  # a worker beside the chief: it takes part in every save, writes nothing
         saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
                                    None, None)
@@ -89,6 +92,17 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
                                        "saved. Continue with: python scripts/train.py "
                                        f"--resume {run_dir}")
     seconds = time.time() - started
+    if deadline is not None and deadline.stopped_at:
+        # The machine slowed down after the probe: the run is one of the steps it
+        # trained, as recorded (a resume then has nothing left to do).
+        done = engine.steps_done
+        print(f"Time budget {config.time_budget:g} min: steps took longer than the probe "
+              f"measured; stopped at step {done} of {config.steps} to finish in time")
+        budget = {**budget, "steps": done, "stopped_at_deadline": True}
+        config = dataclasses.replace(config, steps=done)
+        if saver.saved_step != done:
+            saver.save()
+        write_config(run_dir, config, {**run_facts, "time_budget": budget})
     if not chief:
         return {"run_dir": str(run_dir), "steps": engine.steps_done, "seconds": seconds,
                 "engine": engine, "scores": {}}
