@@ -2,14 +2,14 @@
 under the changes real photos bring, the hole painted where the handout paints it.
 
     python benchmarks/shift.py --model default=RUN[,RUN...] [--model best=RUN,...]
-                               [--write]
+                               [--model "default x3=RUN+RUN+RUN"] [--write]
 
 Each row changes the real Validation faces (gamma, contrast, brightness, blur, lower
 resolution brought back to 128, sensor noise, JPEG, a few pixels of shift, a little
 scale, a few degrees of rotation), then paints the handout's box white on them: that is
 the input, the changed real face the answer. Scored as the Kaggle CSV is: RMSE over all
 pixels, 0..1, prediction pasted into the box. Several runs of one model (its seeds) give
-their mean; identity is the white image itself, Telea is OpenCV's classical inpainting
+their mean; runs joined by + are one restorer, the mean of their predictions; identity is the white image itself, Telea is OpenCV's classical inpainting
 (radius 10).
 """
 
@@ -122,7 +122,7 @@ def predictors_from(models):
     """identity, Telea, and each named model (the mean score of its runs)."""
     import cv2
 
-    from mouthgan.inpaint import load_generator, restore, run_flip_average
+    from mouthgan.inpaint import load_generators, restore, runs_flip_average
 
     def identity(whites, holes):
         return whites.astype(np.float32) / 255.0
@@ -133,12 +133,11 @@ def predictors_from(models):
 
     predictors = {"identity (white image)": identity, "Telea": telea}
     for name, runs in models.items():
-        for k, run in enumerate(runs):
-            # Keras, not the NumPy runtime: the wide G runs 16 x 564 faces here
-            generator = load_generator(run, runtime="keras")
-            flip = run_flip_average(run)
+        for k, members in enumerate(runs):
+            # Keras, not the NumPy runtime: the wide G runs 16 x 282 faces here
+            generator = load_generators(members, runtime="keras")
             predictors[(name, k)] = (
-                lambda whites, holes, g=generator, f=flip:
+                lambda whites, holes, g=generator, f=runs_flip_average(members):
                 restore(g, whites, holes=np.stack([holes] * len(whites)), flip_average=f))
     return predictors
 
@@ -146,14 +145,16 @@ def predictors_from(models):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", default=[], metavar="NAME=RUN[,RUN...]",
-                        help="a model's runs (its seeds), averaged; repeat for more models")
+                        help="a model's runs (its seeds), their scores averaged; RUN+RUN+... "
+                        "is one restorer that averages those runs' predictions (an "
+                        "ensemble); repeat for more models")
     parser.add_argument("--data", default="NLP_data")
     parser.add_argument("--write", action="store_true", help="update RESULTS.md")
     args = parser.parse_args()
     models = {}
     for spec in args.model:
         name, _, runs = spec.partition("=")
-        models[name] = runs.split(",")
+        models[name] = [group.split("+") for group in runs.split(",")]
     cli.import_tensorflow()
     from mouthgan.data import load_folder
 

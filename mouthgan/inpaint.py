@@ -231,6 +231,32 @@ def load_generator(path="runs/latest", runtime="keras"):
     return generator
 
 
+class AveragedGenerators:
+    """Several generators as one, the mean of their outputs: an ensemble. Runs of other
+    seeds make errors that partly cancel; each generator costs its own forward pass."""
+
+    def __init__(self, generators, paths):
+        from mouthgan import MouthganError
+
+        shapes = [tuple(g.input_shape[1:]) for g in generators]
+        for path, shape in zip(paths[1:], shapes[1:]):
+            if shape != shapes[0]:
+                raise MouthganError(f"{path}: takes {shape[0]}x{shape[1]} images, "
+                                    f"{paths[0]} takes {shapes[0][0]}x{shapes[0][1]}: "
+                                    "an ensemble's models take one size")
+        self.generators, self.input_shape = generators, generators[0].input_shape
+
+    def __call__(self, images, training=False):
+        return np.mean([np.asarray(g(images, training=False)) for g in self.generators],
+                       axis=0)
+
+
+def load_generators(paths, runtime="keras"):
+    """``load_generator`` of one path; of several, their ``AveragedGenerators``."""
+    generators = [load_generator(path, runtime) for path in paths]
+    return generators[0] if len(generators) == 1 else AveragedGenerators(generators, paths)
+
+
 def _load_model(path, runtime):
     import sys
     import zipfile
@@ -287,6 +313,12 @@ def check_restoration_generator(path):
     if problem:
         raise MouthganError(f"{path}: not a mouth-restoration generator: {problem}; "
                             "expected one square gray image (batch, H, H, 1)")
+
+
+def runs_flip_average(model_paths):
+    """``run_flip_average`` of every model: an ensemble flip-averages when all its runs
+    were evaluated so."""
+    return all(run_flip_average(path) for path in model_paths)
 
 
 def run_flip_average(model_path):

@@ -1,6 +1,6 @@
 """Predict the test images and write the Kaggle CSV (the handout's image_to_csv.py).
 
-    python scripts/image_to_csv.py [--input NLP_data/Test/White] [--model runs/latest]
+    python scripts/image_to_csv.py [--input NLP_data/Test/White] [--model RUN]...
                                    [--out Predict.csv] [--no-composite] [--save-images DIR]
                                    [--[no-]flip-average] [--runtime auto|numpy|keras]
 """
@@ -19,8 +19,10 @@ def main(argv=None):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--input", default="NLP_data/Test/White",
                         help="folder of white (mouth-painted) test images")
-    parser.add_argument("--model", default="runs/latest",
-                        help="a generator .keras file or a run directory")
+    parser.add_argument("--model", action="append", metavar="MODEL",
+                        help="a generator .keras file or a run directory (default: "
+                             "runs/latest); given more than once, the mean of their "
+                             "predictions (an ensemble, e.g. runs of other seeds)")
     parser.add_argument("--out", default="Predict.csv", help="the CSV to write")
     parser.add_argument("--no-composite", action="store_true",
                         help="write the raw generator output instead of pasting it into "
@@ -35,6 +37,7 @@ def main(argv=None):
                              "faster) or Keras; auto: NumPy unless the model needs Keras")
     parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
     args = parser.parse_args(argv)
+    args.model = args.model or ["runs/latest"]
     if args.batch_size <= 0:
         raise MouthganError(f"--batch-size must be > 0, got {args.batch_size}")
     out = Path(args.out)
@@ -45,13 +48,14 @@ def main(argv=None):
     cli.skip_matplotlib()
     from mouthgan.data import list_images, read_images
     from mouthgan.export import write_csv
-    from mouthgan.inpaint import load_generator, restore, run_flip_average
+    from mouthgan.inpaint import load_generators, restore, runs_flip_average
 
     files = list_images(args.input)
-    generator = load_generator(args.model, runtime=args.runtime)
+    generator = load_generators(args.model, runtime=args.runtime)
     size = generator.input_shape[1]
     whites = read_images(files, size)
-    flip_average = run_flip_average(args.model) if args.flip_average is None else args.flip_average
+    flip_average = (runs_flip_average(args.model) if args.flip_average is None
+                    else args.flip_average)
     images = restore(generator, whites, composite=not args.no_composite,
                      batch_size=args.batch_size, flip_average=flip_average)
     for folder in (out.parent, Path(args.save_images) if args.save_images else None):
@@ -68,6 +72,7 @@ def main(argv=None):
         print(f"id{i} <- {f.name}")
     kind = "raw output" if args.no_composite else "pasted into the hole"
     kind += ", flip-averaged" if flip_average else ""
+    kind += f", the mean of {len(args.model)} models" if len(args.model) > 1 else ""
     print(f"{args.out}: {len(files)} images x {size * size} pixels ({kind})")
     return 0
 

@@ -1,7 +1,7 @@
 """Restore the mouth in your own photos: every face found, framed as the training faces
 are, restored, and put back into the photo at its own resolution.
 
-    python scripts/restore.py PHOTO_OR_FOLDER... [--model runs/latest] [--out restored]
+    python scripts/restore.py PHOTO_OR_FOLDER... [--model RUN]... [--out restored]
                               [--hole auto|white|box] [--[no-]flip-average]
 
 Writes, for each photo, OUT/NAME.png (the restored photo) and OUT/NAME_faceK.png
@@ -33,8 +33,10 @@ def main(argv=None):
     parser.add_argument("photos", nargs="+", metavar="PHOTO_OR_FOLDER",
                         help="photos (JPEG, PNG, BMP; colour or gray; any size) or folders "
                              "of them")
-    parser.add_argument("--model", default="runs/latest",
-                        help="a generator .keras file or a run directory")
+    parser.add_argument("--model", action="append", metavar="MODEL",
+                        help="a generator .keras file or a run directory (default: "
+                             "runs/latest); given more than once, the mean of their "
+                             "predictions (an ensemble, e.g. runs of other seeds)")
     parser.add_argument("--out", default="restored", help="the folder to write into")
     parser.add_argument("--hole", choices=tuple(HOLES), default="auto",
                         help="; ".join(f"{k}: {v}" for k, v in HOLES.items()))
@@ -42,6 +44,7 @@ def main(argv=None):
                         help="average each restoration with that of the mirrored face "
                              "(default: as the model's run was evaluated)")
     args = parser.parse_args(argv)
+    args.model = args.model or ["runs/latest"]
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MouthganError(f"{out}: exists and is not a folder; give --out a folder")
@@ -52,12 +55,13 @@ def main(argv=None):
     photos, failures = list_photos(args.photos)
     cli.skip_matplotlib()
     cli.import_tensorflow()
-    from mouthgan.inpaint import load_generator, run_flip_average
+    from mouthgan.inpaint import load_generators, runs_flip_average
     from mouthgan.photos import FaceDetector, restore_photo
 
     detector = FaceDetector()
-    generator = load_generator(args.model, runtime="auto")
-    flip_average = run_flip_average(args.model) if args.flip_average is None else args.flip_average
+    generator = load_generators(args.model, runtime="auto")
+    flip_average = (runs_flip_average(args.model) if args.flip_average is None
+                    else args.flip_average)
     out.mkdir(parents=True, exist_ok=True)
     done, names = [], set()
     with signals.stop_requests() as stop:

@@ -96,10 +96,12 @@ def test_flip_average_averages_the_mirrored_restoration():
     assert np.abs(plain - mirrored).max() > 1e-3  # an untrained G is not symmetric
 
 
-def constant_generator(path):
-    """A generator whose output is 0 everywhere: 0.5 gray after rescaling."""
-    model = keras.Sequential([keras.Input((128, 128, 1)),
-                              keras.layers.Conv2D(1, 1, kernel_initializer="zeros")])
+def constant_generator(path, value=0.0, size=128):
+    """A generator whose output is ``value`` everywhere (0: 0.5 gray after rescaling)."""
+    model = keras.Sequential([keras.Input((size, size, 1)),
+                              keras.layers.Conv2D(1, 1, kernel_initializer="zeros",
+                                                  bias_initializer=keras.initializers.Constant(
+                                                      value))])
     model.save(path)
     return path
 
@@ -136,6 +138,23 @@ def test_round_trip_images_to_csv_to_score(tiny_data, tmp_path):
               "--out", tmp_path / "raw.csv", "--no-composite")
     assert raw.returncode == 0
     np.testing.assert_allclose(read_csv(tmp_path / "raw.csv", 3, (128, 128)), 0.5)
+
+
+def test_several_models_export_the_mean_of_their_predictions(tiny_data, tmp_path):
+    darker = constant_generator(tmp_path / "dark.keras", -0.6)  # 0.2 after rescaling
+    lighter = constant_generator(tmp_path / "light.keras", 0.2)  # 0.6
+    made = run("image_to_csv.py", "--input", tiny_data / "Test/White", "--model", darker,
+               "--model", lighter, "--out", tmp_path / "mean.csv", "--no-composite")
+    assert made.returncode == 0, made.stderr
+    assert "the mean of 2 models" in made.stdout
+    np.testing.assert_allclose(read_csv(tmp_path / "mean.csv", 3, (128, 128)), 0.4, atol=1e-6)
+    # one model of another size: one line naming it, nothing written
+    small = constant_generator(tmp_path / "small.keras", size=64)
+    assert_one_line_error(run("image_to_csv.py", "--input", tiny_data / "Test/White",
+                              "--model", darker, "--model", small,
+                              "--out", tmp_path / "mixed.csv"),
+                          f"{small}: takes 64x64 images, {darker} takes 128x128")
+    assert not (tmp_path / "mixed.csv").exists()
 
 
 def test_other_sizes_and_rgb_are_converted_and_said_once(tmp_path):
