@@ -170,7 +170,8 @@ def main():
         return row[column], f"{row[column]:.4f}"
 
     lines = ["| change | " + " | ".join(
-        c + (f" ({len(models[c])} runs)" if c in models else "") for c in columns) + " |",
+        c + (f" ({len(models[c])} run{'s' * (len(models[c]) > 1)})" if c in models else "")
+        for c in columns) + " |",
         "|" + " --- |" * (len(columns) + 1)]
     means = {c: [] for c in columns}
     for name, row in table.items():
