@@ -9,7 +9,8 @@ resolution brought back to 128, sensor noise, JPEG, a few pixels of shift, a lit
 scale, a few degrees of rotation), then paints the handout's box white on them: that is
 the input, the changed real face the answer. Scored as the Kaggle CSV is: RMSE over all
 pixels, 0..1, prediction pasted into the box. Several runs of one model (its seeds) give
-their mean; runs joined by + are one restorer, the mean of their predictions; identity is the white image itself, Telea is OpenCV's classical inpainting
+their mean; runs joined by + are one restorer, the mean of their predictions (an
+ensemble); identity is the white image itself, Telea is OpenCV's classical inpainting
 (radius 10).
 """
 

@@ -233,9 +233,9 @@ def draw_flips(config, seeds):
 
 def augment(rows, config, seeds):
     """uint8 rows (real, white[, hole]) -> the model's range, augmented. ``--shift``,
-    ``--rotate``, ``--zoom`` and ``--jitter`` change the real face and paint the white one anew from it, as
-    ``--mixup`` does after blending two faces; ``--erase`` paints one more white
-    rectangle into the input only."""
+    ``--rotate``, ``--zoom`` and ``--jitter`` change the real face and paint the white
+    one anew from it, as ``--mixup`` does after blending two faces; ``--erase`` paints
+    one more white rectangle into the input only."""
     real, white, *hole = rows
     batch = [to_model_range_tf(real), to_model_range_tf(white)] + [tf.cast(h, tf.float32)
                                                                   for h in hole]

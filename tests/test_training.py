@@ -606,11 +606,8 @@ def test_time_budget_stops_at_its_deadline_when_steps_slow_down(tiny_data, tmp_p
     # A probe that plans far more steps than fit, as one on a machine that later slowed
     # down would: the deadline, not the plan, ends the run.
     monkeypatch.setattr(mouthgan.budget, "PLANNED_SHARE", 50.0)
-    run_dir = make_run_dir(tmp_path / "run")
-    config = tiny_config(tiny_data, steps=1_000_000, eval_every=200, sample_every=10_000,
-                         checkpoint_every=10_000, time_budget=0.2)
-    result = train(config, load_dataset(tiny_data), run_dir, verbose=0)
-    saved = json.loads((run_dir / "config.json").read_text())
+    run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=1_000_000, minutes=0.2,
+                                          eval_every=200, other_every=10_000)
     budget = saved["time_budget"]
     assert budget["stopped_at_deadline"] is True
     done = result["steps"]
@@ -626,12 +623,19 @@ def test_time_budget_stops_at_its_deadline_when_steps_slow_down(tiny_data, tmp_p
     assert again["steps"] == done
 
 
-def test_time_budget_cuts_the_steps_to_what_this_machine_fits(tiny_data, tmp_path):
+def budgeted_run(tiny_data, tmp_path, steps, minutes, eval_every, other_every):
+    """A tiny run of ``steps`` under a ``minutes`` budget: (run folder, result, config.json)."""
     run_dir = make_run_dir(tmp_path / "run")
-    config = tiny_config(tiny_data, steps=100_000, eval_every=1000, sample_every=1000,
-                         checkpoint_every=1000, time_budget=0.3)
+    config = tiny_config(tiny_data, steps=steps, eval_every=eval_every,
+                         sample_every=other_every, checkpoint_every=other_every,
+                         time_budget=minutes)
     result = train(config, load_dataset(tiny_data), run_dir, verbose=0)
-    saved = json.loads((run_dir / "config.json").read_text())
+    return run_dir, result, json.loads((run_dir / "config.json").read_text())
+
+
+def test_time_budget_cuts_the_steps_to_what_this_machine_fits(tiny_data, tmp_path):
+    run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=100_000, minutes=0.3,
+                                          eval_every=1000, other_every=1000)
     budget = saved["time_budget"]
     assert budget["steps_asked"] == 100_000 and budget["step_seconds"] > 0
     assert 0 < budget["steps"] < 100_000
