@@ -624,7 +624,7 @@ def test_time_budget_stops_at_its_deadline_when_steps_slow_down(tiny_data, tmp_p
 
 
 def budgeted_run(tiny_data, tmp_path, steps, minutes, eval_every, other_every):
-    """A tiny run of ``steps`` under a ``minutes`` budget: (run folder, result, config.json)."""
+    """A tiny run under a ``minutes`` budget: (run folder, result, its config.json)."""
     run_dir = make_run_dir(tmp_path / "run")
     config = tiny_config(tiny_data, steps=steps, eval_every=eval_every,
                          sample_every=other_every, checkpoint_every=other_every,
