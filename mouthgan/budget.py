@@ -1,5 +1,6 @@
-"""``--time-budget MINUTES``: how many steps fit in the minutes a run may take, from the
-step time measured on this machine when the run starts, not from a table of CPUs.
+"""``--time-budget MINUTES``: how many steps, and how wide a generator, fit in the minutes
+a run may take, from the step time measured on this machine when the run starts, not
+from a table of CPUs.
 
 A run with a budget first trains a throwaway copy of its engine for a few steps (the
 same seeded models, the same batches) and evaluates it once: the time of a step and of
@@ -8,6 +9,11 @@ steps that fit, as if they had been asked for: the run is an ordinary run of N s
 and its config.json says N and what was measured. ``best`` sets 30 minutes: its 2500
 steps where the machine is fast enough (AMX, a GPU), fewer where it is not.
 
+Where not even half of the steps fit (a CPU with neither AMX nor AVX-512, where the wide
+G of ``best`` takes ~3 s a step), a narrower generator trained for more steps does
+better in the same minutes than the wide one cut short, so the budget narrows G, every
+level by one factor, probes again, and trains the widths and steps that fit.
+
 The probe sees the machine at the start only. If it slows down later (another program
 takes the cores, the CPU is throttled), ``StopAtDeadline`` ends the run at the step
 after which its final scores would no longer fit, and config.json then says so.
@@ -15,13 +21,17 @@ after which its final scores would no longer fit, and config.json then says so.
 
 import dataclasses
 import gc
+import math
+import statistics
 import time
 
 import keras
 
+from mouthgan import MouthganError
 from mouthgan.callbacks import due
 from mouthgan.engine import make_engine
 from mouthgan.evaluation import Evaluator
+from mouthgan.models import GENERATOR_FILTERS
 
 WARMUP_STEPS = 2  # tracing, the first allocations: timed apart, paid again by the run
 TIMED_STEPS = 6
@@ -30,6 +40,12 @@ TIMED_STEPS = 6
 PLANNED_SHARE = 0.9
 # What the deadline keeps back besides the final scores: saving the models.
 DEADLINE_SHARE = 0.98
+# G is narrowed when fewer than this share of the asked steps fit: in the same minutes
+# a narrower G trained for more steps then ends ahead (best's 30 minutes on a 2-core
+# AVX2 CPU, seed 0: the 10x G for 447 steps, Validation 0.0250; 0.6x as wide for 1261
+# steps, 0.0241; benchmarks/RESULTS.md, "best in 30 minutes on any CPU").
+NARROW_BELOW_SHARE = 0.5
+MAX_PROBES = 3  # the first at the asked widths, then at most two narrower
 
 
 def steps_that_fit(seconds_left, step_seconds, eval_seconds, eval_every, steps):
@@ -47,16 +63,45 @@ def steps_that_fit(seconds_left, step_seconds, eval_seconds, eval_every, steps):
     return fitting
 
 
-def size_to_budget(config, dataset, strategy, notes=print):
-    """The config with its steps sized to ``config.time_budget`` minutes (unchanged when
-    they fit), what was measured (for config.json), and the run's ``StopAtDeadline``."""
+def narrower_widths(asked, current, fitting, wanted):
+    """The generator widths to probe next: ``asked`` scaled by one factor, so that about
+    ``wanted`` steps fit where ``current`` fits ``fitting`` (a step's cost taken as the
+    square of the width, as a convolution's multiplications grow), and never narrower
+    than the handout's G, for which no narrower one was measured better. None when
+    nothing narrower is left to try."""
+    scale = current[0] / asked[0] * math.sqrt(max(fitting, 1) / wanted)
+    scale = max(scale, *(handout / width for handout, width in zip(GENERATOR_FILTERS, asked)))
+    widths = tuple(round(width * scale) for width in asked)
+    return widths if widths != tuple(current) else None
+
+
+class StepSeconds(keras.callbacks.Callback):
+    """The seconds of each training step, in ``seconds``."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.began = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.began)
+
+
+def probe(config, dataset, strategy):
+    """(seconds until the steps run at pace, seconds a step, seconds an evaluation) of
+    this run's engine on this machine."""
     started = time.perf_counter()
     engine = make_engine(config, dataset.train, strategy)
-    engine.run(WARMUP_STEPS, [])
-    warmup = time.perf_counter() - started
-    timing = time.perf_counter()
-    engine.run(WARMUP_STEPS + TIMED_STEPS, [])
-    step_seconds = (time.perf_counter() - timing) / TIMED_STEPS
+    # One call, each step timed apart. Timing a second call counted fit()'s own start (a
+    # new input pipeline) in its steps: 3.43 s a step, where the run then took 2.84.
+    timer = StepSeconds()
+    engine.run(WARMUP_STEPS + TIMED_STEPS, [timer])
+    paced = timer.seconds[WARMUP_STEPS:]
+    warmup = time.perf_counter() - started - sum(paced)
+    # The median: one step slowed by something else on the machine does not set the pace.
+    step_seconds = statistics.median(paced)
     evaluation = dataset.validation or dataset.test
     eval_seconds = 0.0
     if evaluation is not None and evaluation.real is not None:
@@ -65,32 +110,58 @@ def size_to_budget(config, dataset, strategy, notes=print):
         eval_seconds = time.perf_counter() - timing
     del engine
     gc.collect()
-    probe = time.perf_counter() - started
-    # Left for the run: what the probe spent, the run's own warm-up and its final
-    # scores (validation and test, ~two evaluations) come off the planned share.
-    left = config.time_budget * 60 * PLANNED_SHARE - probe - warmup - 2 * eval_seconds
-    steps = steps_that_fit(left, step_seconds, eval_seconds, config.eval_every, config.steps)
-    measured = {"minutes": config.time_budget, "step_seconds": round(step_seconds, 3),
-                "eval_seconds": round(eval_seconds, 1), "probe_seconds": round(probe, 1),
-                "steps_asked": config.steps, "steps": steps}
-    if steps == 0:
-        from mouthgan import MouthganError
+    return warmup, step_seconds, eval_seconds
 
+
+def size_to_budget(config, dataset, strategy, notes=print):
+    """The config with its steps (and, where too few fit, its generator's widths) sized
+    to ``config.time_budget`` minutes (unchanged when all fit), what was measured (for
+    config.json), and the run's ``StopAtDeadline``."""
+    started = time.perf_counter()
+    asked, probes = config, []
+    while True:
+        warmup, step_seconds, eval_seconds = probe(config, dataset, strategy)
+        # Left for the run: what the probes spent, the run's own warm-up and its final
+        # scores (validation and test, ~two evaluations) come off the planned share.
+        left = (config.time_budget * 60 * PLANNED_SHARE - (time.perf_counter() - started)
+                - warmup - 2 * eval_seconds)
+        steps = steps_that_fit(left, step_seconds, eval_seconds, config.eval_every,
+                               asked.steps)
+        probes.append({"generator_filters": list(config.generator_filters),
+                       "step_seconds": round(step_seconds, 3), "steps": steps})
+        wanted = math.ceil(NARROW_BELOW_SHARE * asked.steps)
+        widths = (narrower_widths(asked.generator_filters, config.generator_filters, steps,
+                                  wanted)
+                  if steps < wanted and len(probes) < MAX_PROBES else None)
+        if widths is None:
+            break
+        config = dataclasses.replace(config, generator_filters=widths)
+    probe_seconds = time.perf_counter() - started
+    measured = {"minutes": config.time_budget, "step_seconds": round(step_seconds, 3),
+                "eval_seconds": round(eval_seconds, 1), "probe_seconds": round(probe_seconds, 1),
+                "steps_asked": asked.steps, "steps": steps}
+    if len(probes) > 1:
+        measured["probes"] = probes
+    if steps == 0:
         raise MouthganError(
             f"--time-budget {config.time_budget:g}: a step takes {step_seconds:.2f} s here "
             "and no step fits; give more minutes, or --time-budget 0 for no budget")
-    if steps < config.steps:
-        notes(f"Time budget {config.time_budget:g} min: a step takes {step_seconds:.2f} s "
-              f"here, so {steps} of {config.steps} steps")
-    else:
-        notes(f"Time budget {config.time_budget:g} min: a step takes {step_seconds:.2f} s "
-              f"here; all {config.steps} steps fit")
+    said = f"Time budget {config.time_budget:g} min: a step takes {step_seconds:.2f} s here"
+    if len(probes) > 1:
+        widths = "-".join(map(str, asked.generator_filters))
+        said = (f"Time budget {config.time_budget:g} min: G {widths} would train "
+                f"{probes[0]['steps']} of {asked.steps} steps here "
+                f"({probes[0]['step_seconds']:.2f} s a step); G "
+                f"{'-'.join(map(str, config.generator_filters))} instead: a step takes "
+                f"{step_seconds:.2f} s")
+    notes(f"{said}, so {steps} of {asked.steps} steps" if steps < asked.steps
+          else f"{said}; all {asked.steps} steps fit")
     deadline = started + config.time_budget * 60 * DEADLINE_SHARE - 2 * eval_seconds
     guard = StopAtDeadline(deadline, eval_seconds, config.eval_every, steps)
     return dataclasses.replace(config, steps=steps), measured, guard
 
 
-class StopAtDeadline(keras.callbacks.Callback):
+class StopAtDeadline(StepSeconds):
     """Ends training when the next step (and its evaluation, if one is due) would end
     past ``deadline`` (a ``time.perf_counter()`` value that leaves room for the final
     scores); ``stopped_at`` is then the last step trained. The next step is assumed to
@@ -104,14 +175,12 @@ class StopAtDeadline(keras.callbacks.Callback):
         self.step_seconds = 0.0
         self.stopped_at = None
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.began = time.perf_counter()
-
     def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
         now = time.perf_counter()
         step = epoch + 1
         if not due(step, self.eval_every, self.total_steps):
-            self.step_seconds = now - self.began
+            self.step_seconds = self.seconds[-1]
         upcoming = self.step_seconds + (
             self.eval_seconds if due(step + 1, self.eval_every, self.total_steps) else 0.0)
         if step < self.total_steps and now + upcoming > self.deadline:

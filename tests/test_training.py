@@ -623,27 +623,52 @@ def test_time_budget_stops_at_its_deadline_when_steps_slow_down(tiny_data, tmp_p
     assert again["steps"] == done
 
 
-def budgeted_run(tiny_data, tmp_path, steps, minutes, eval_every, other_every):
+def budgeted_run(tiny_data, tmp_path, steps, minutes, eval_every, other_every, **kw):
     """A tiny run under a ``minutes`` budget: (run folder, result, its config.json)."""
     run_dir = make_run_dir(tmp_path / "run")
     config = tiny_config(tiny_data, steps=steps, eval_every=eval_every,
                          sample_every=other_every, checkpoint_every=other_every,
-                         time_budget=minutes)
+                         time_budget=minutes, **kw)
     result = train(config, load_dataset(tiny_data), run_dir, verbose=0)
     return run_dir, result, json.loads((run_dir / "config.json").read_text())
 
 
-def test_time_budget_cuts_the_steps_to_what_this_machine_fits(tiny_data, tmp_path):
-    run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=100_000, minutes=0.3,
-                                          eval_every=1000, other_every=1000)
+def test_narrower_widths_scale_every_level_by_one_factor():
+    from mouthgan.budget import narrower_widths
+
+    wide = (40, 80, 160, 320, 320)
+    # 547 steps fit where 1250 are wanted: the widths x sqrt(547 / 1250) = 0.66
+    assert narrower_widths(wide, wide, 547, 1250) == (26, 53, 106, 212, 212)
+    # a second try scales the asked widths again, from where the first one landed
+    assert narrower_widths(wide, (26, 53, 106, 212, 212), 1000, 1250) == (23, 47, 93, 186, 186)
+    # never narrower than the handout's G; nothing narrower than it is left to try
+    assert narrower_widths(wide, wide, 1, 1250) == (4, 8, 16, 32, 32)
+    assert narrower_widths((4, 8, 16, 32, 32), (4, 8, 16, 32, 32), 1, 1250) is None
+
+
+def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_path):
+    # Twice the handout's widths and far more steps than fit: the budget narrows G (to
+    # the handout's, the narrowest it goes), probes again and cuts the steps. (Three
+    # quarters of a minute: two probes, each tracing its own models, take ~20 s.)
+    asked = [8, 16, 32, 64, 64]
+    run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=100_000, minutes=0.75,
+                                          eval_every=1000, other_every=1000,
+                                          generator_filters=tuple(asked))
     budget = saved["time_budget"]
+    assert [p["generator_filters"] for p in budget["probes"]] == [asked, [4, 8, 16, 32, 32]]
+    assert all(p["step_seconds"] > 0 and p["steps"] < 50_000 for p in budget["probes"])
     assert budget["steps_asked"] == 100_000 and budget["step_seconds"] > 0
+    assert budget["step_seconds"] == budget["probes"][-1]["step_seconds"]
     assert 0 < budget["steps"] < 100_000
-    # An ordinary run of the steps that fit: trained, recorded and resumable as such.
+    # An ordinary run of the widths and steps that fit: trained, recorded, saved and
+    # resumable as such.
+    assert saved["config"]["generator_filters"] == [4, 8, 16, 32, 32]
+    assert result["engine"].generator.get_layer("enc5_conv").filters == 32
     assert result["steps"] == budget["steps"] == saved["config"]["steps"]
-    assert budget["steps"] * budget["step_seconds"] <= 0.3 * 60
-    # a resumed run keeps its steps and the record of what was measured
+    assert budget["steps"] * budget["step_seconds"] <= 0.75 * 60
+    # a resumed run keeps its widths, its steps and the record of what was measured
     result = train(read_config(run_dir), load_dataset(tiny_data), run_dir, resume=True,
                    verbose=0)
     assert result["steps"] == budget["steps"]
+    assert result["engine"].generator.get_layer("enc5_conv").filters == 32
     assert json.loads((run_dir / "config.json").read_text())["time_budget"] == budget
