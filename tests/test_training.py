@@ -73,8 +73,12 @@ def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_b
     literal_w = weights(literal.generator) + weights(literal.discriminator)
     assert any(not np.array_equal(a, b) for a, b in zip(d_before, literal_w[-len(d_before):]))
     if precision == "float32":
+        # The two graphs sum in other orders, and Adam's normalised step can make a
+        # rounding-size gradient a step of up to the learning rate: on an AVX2-only CPU
+        # one weight in 16384 ended 1.4e-5 apart after three steps. 5e-5 is still a
+        # quarter of one Adam step at the learning rate here (2e-4).
         for a, b in zip(fused_w, literal_w):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=5e-5)
         rel = 1e-4
     else:
         # bfloat16 rounds differently in the two compiled graphs, and Adam turns a
