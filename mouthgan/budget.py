@@ -148,11 +148,11 @@ def size_to_budget(config, dataset, strategy, notes=print):
             "and no step fits; give more minutes, or --time-budget 0 for no budget")
     said = f"Time budget {config.time_budget:g} min: a step takes {step_seconds:.2f} s here"
     if len(probes) > 1:
-        widths = "-".join(map(str, asked.generator_filters))
-        said = (f"Time budget {config.time_budget:g} min: G {widths} would train "
-                f"{probes[0]['steps']} of {asked.steps} steps here "
-                f"({probes[0]['step_seconds']:.2f} s a step); G "
-                f"{'-'.join(map(str, config.generator_filters))} instead: a step takes "
+        first, dashed = probes[0], lambda widths: "-".join(map(str, widths))
+        said = (f"Time budget {config.time_budget:g} min: G {dashed(asked.generator_filters)} "
+                f"would train {first['steps']} of {asked.steps} steps here "
+                f"({first['step_seconds']:.2f} s a step); G "
+                f"{dashed(config.generator_filters)} instead: a step takes "
                 f"{step_seconds:.2f} s")
     notes(f"{said}, so {steps} of {asked.steps} steps" if steps < asked.steps
           else f"{said}; all {asked.steps} steps fit")

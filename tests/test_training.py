@@ -650,7 +650,8 @@ def test_narrower_widths_scale_every_level_by_one_factor():
     assert narrower_widths((4, 8, 16, 32, 32), (4, 8, 16, 32, 32), 1, 1250) is None
 
 
-def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_path):
+def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_path,
+                                                                capsys):
     # Twice the handout's widths and far more steps than fit: the budget narrows G (to
     # the handout's, the narrowest it goes), probes again and cuts the steps. (Three
     # quarters of a minute: two probes, each tracing its own models, take ~20 s.)
@@ -664,6 +665,12 @@ def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_pa
     assert budget["steps_asked"] == 100_000 and budget["step_seconds"] > 0
     assert budget["step_seconds"] == budget["probes"][-1]["step_seconds"]
     assert 0 < budget["steps"] < 100_000
+    said = [line for line in capsys.readouterr().out.splitlines() if "Time budget" in line]
+    assert said == [f"Time budget 0.75 min: G 8-16-32-64-64 would train "
+                    f"{budget['probes'][0]['steps']} of 100000 steps here "
+                    f"({budget['probes'][0]['step_seconds']:.2f} s a step); G 4-8-16-32-32 "
+                    f"instead: a step takes {budget['step_seconds']:.2f} s, so "
+                    f"{budget['steps']} of 100000 steps"]
     # An ordinary run of the widths and steps that fit: trained, recorded, saved and
     # resumable as such.
     assert saved["config"]["generator_filters"] == [4, 8, 16, 32, 32]
