@@ -98,7 +98,8 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
         done = engine.steps_done
         print(f"Time budget {config.time_budget:g} min: steps took longer than the probe "
               f"measured; stopped at step {done} of {config.steps} to finish in time")
-        budget = {**budget, "steps": done, "stopped_at_deadline": True}
+        budget = {**budget, "steps": done, "steps_planned": config.steps,
+                  "stopped_at_deadline": True}
         config = dataclasses.replace(config, steps=done)
         if saver.saved_step != done:
             saver.save()
