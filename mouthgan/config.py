@@ -75,6 +75,10 @@ class TrainConfig(Settings):
     weight_decay: float = _f(0.0, "decoupled weight decay of G's kernels per step, as a "
                              "fraction of the learning rate (AdamW's); 0 = off")
     beta_1: float = _f(0.5, "Adam beta_1; 0.5 as in DCGAN/pix2pix, 0.9 makes GANs oscillate")
+    fakes: str = _f("predict", "the fakes D learns from: predict (a pass of G of their own, "
+                    "in inference mode: the handout's G.predict) or shared (G's training "
+                    "pass, the one G then learns from, detached: pix2pix's own order, one "
+                    "forward pass of G fewer a step)", choices=("predict", "shared"))
     engine: str = _f("fused", "fused: one compiled D+G step; handout: G.predict + "
                      "train_on_batch, literally", choices=("fused", "handout"))
     flip: bool = _f(False, "random horizontal flips of the training pairs (on in the "
@@ -189,7 +193,8 @@ class TrainConfig(Settings):
         if self.engine == "handout":
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
                           (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("rotate", 0.0),
-                           ("zoom", 0.0), ("jitter", 0.0), ("erase", 0), ("mixup", 0.0))
+                           ("zoom", 0.0), ("jitter", 0.0), ("erase", 0), ("mixup", 0.0),
+                           ("fakes", "predict"))
                           if getattr(self, name) != literal]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "

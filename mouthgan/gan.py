@@ -6,6 +6,8 @@ One training step (the handout's, for both engines):
 1. take the step's ``batch_size`` random (real, white) pairs from the input pipeline
    (``mouthgan.batches``);
 2. G turns the whites into fakes, in inference mode (the handout calls ``G.predict``);
+   with ``--fakes shared``, D takes the fakes of G's training pass in step 4 instead,
+   detached (pix2pix's own order: one forward pass of G fewer);
 3. D learns: real pairs toward 1, then fake pairs toward 0 (MSE on the patch map),
    ``d_steps`` times;
 4. G learns through "AM": D's verdict on G(white) toward 1 (MSE, D frozen) plus
@@ -130,21 +132,18 @@ class Pix2Pix(keras.Model, Engine):
         w_adv, w_l1 = self.config.loss_weights
         ones = tf.ones((tf.shape(real)[0],) + self.patch)
         zeros = tf.zeros_like(ones)
-        fake = G(white, training=False)  # the handout's G.predict
-
-        for _ in range(self.config.d_steps):
-            if self.config.d_batch == "mixed":
-                d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
-                                               tf.concat([white, white], 0),
-                                               tf.concat([ones, zeros], 0))
-                d_real = d_fake = d_loss
-                acc_real = acc_fake = d_acc
-            else:
-                d_real, acc_real = self._d_update(real, white, ones)
-                d_fake, acc_fake = self._d_update(fake, white, zeros)
+        shared = self.config.fakes == "shared"
 
         with tf.GradientTape() as tape:
-            fake_for_g = G(white, training=True)
+            if shared:  # pix2pix's order: G's one pass, D learns from it detached
+                fake_for_g = G(white, training=True)
+            with tape.stop_recording():
+                fake = (tf.stop_gradient(fake_for_g) if shared
+                        else G(white, training=False))  # the handout's G.predict
+                d_real, d_fake, acc_real, acc_fake = self._d_updates(real, fake, white,
+                                                                     ones, zeros)
+            if not shared:
+                fake_for_g = G(white, training=True)
             # D is frozen here. Keras 3 runs a frozen BatchNormalization in inference
             # mode, so the handout engine's AM judges fakes with D's moving statistics;
             # we do the same on purpose (train-mode statistics measured no better).
@@ -161,6 +160,20 @@ class Pix2Pix(keras.Model, Engine):
             update_ema(self.ema_generator, G, self.config.ema, self.g_optimizer.iterations)
 
         return step_logs(d_real, d_fake, acc_real, acc_fake, g_loss, g_adv, g_l1)
+
+    def _d_updates(self, real, fake, white, ones, zeros):
+        """D learns ``d_steps`` times: real pairs toward 1, fake pairs toward 0."""
+        for _ in range(self.config.d_steps):
+            if self.config.d_batch == "mixed":
+                d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
+                                               tf.concat([white, white], 0),
+                                               tf.concat([ones, zeros], 0))
+                d_real = d_fake = d_loss
+                acc_real = acc_fake = d_acc
+            else:
+                d_real, acc_real = self._d_update(real, white, ones)
+                d_fake, acc_fake = self._d_update(fake, white, zeros)
+        return d_real, d_fake, acc_real, acc_fake
 
     def _d_update(self, image, white, target):
         D = self.discriminator

@@ -93,6 +93,32 @@ def test_both_engines_take_the_same_step(tiny_data, flip, d_steps, lr_decay, d_b
         assert float(fused_logs[key]) == pytest.approx(float(literal_logs[key]), rel=rel)
 
 
+def test_shared_fakes_are_gs_training_pass(tiny_data):
+    data = load_dataset(tiny_data)
+
+    def three_steps(**kw):
+        engine = make_engine(tiny_config(tiny_data, flip=True, hole_weight=10.0, **kw), data)
+        batch = engine.sample_batch()
+        logs = [engine.update(*batch) for _ in range(3)]
+        return logs, weights(engine.generator) + weights(engine.discriminator)
+
+    # Without BatchNormalization G's training pass is its inference pass: the one pass
+    # shared by D and G takes the step the handout's two passes take.
+    _, predicted = three_steps(norm="none", fakes="predict")
+    _, shared = three_steps(norm="none", fakes="shared")
+    for a, b in zip(predicted, shared):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=5e-5)
+    # With it, D judges other fakes (made with the batch's statistics, not the moving
+    # ones), while G's first pass, and so its L1, is the same.
+    predicted_logs, _ = three_steps(fakes="predict")
+    shared_logs, _ = three_steps(fakes="shared")
+    first, other = shared_logs[0], predicted_logs[0]
+    assert float(first["d_loss"]) != pytest.approx(float(other["d_loss"]), rel=1e-3)
+    assert float(first["g_l1"]) == pytest.approx(float(other["g_l1"]), rel=1e-5)
+    with pytest.raises(MouthganError, match="only the fused engine supports --fakes"):
+        tiny_config(tiny_data, engine="handout", fakes="shared").validate()
+
+
 def test_both_engines_draw_the_same_batches(tiny_data, tmp_path):
     from mouthgan.batches import training_batches
 
