@@ -76,9 +76,8 @@ def narrower_widths(asked, current, fitting, wanted):
     scale = current[0] / asked[0] * math.sqrt(max(fitting, 1) / wanted)
     scale = max(scale, *(handout / width for handout, width in zip(GENERATOR_FILTERS, asked)))
     widths = tuple(round(width * scale) for width in asked)
-    if widths == tuple(current) or sum(widths) > (1 - MIN_NARROWING) * sum(current):
-        return None
-    return widths
+    # (the same widths again are less than a tenth narrower too)
+    return None if sum(widths) > (1 - MIN_NARROWING) * sum(current) else widths
 
 
 class StepSeconds(keras.callbacks.Callback):
