@@ -4,7 +4,8 @@
 
 RMSE over all values is the Kaggle metric. With the white images (default: the
 answers' sibling White folder) it also reports RMSE inside and outside the hole and the
-white-image baseline on the same answers. PSNR and SSIM are TensorFlow's.
+white-image baseline on the same answers, PSNR and SSIM (``tf.image``'s formulas; no
+TensorFlow is loaded).
 """
 
 import argparse
@@ -27,7 +28,6 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
 
-    cli.import_tensorflow()  # PSNR and SSIM are TensorFlow's
     from mouthgan import metrics
     from mouthgan.data import load_folder
     from mouthgan.export import read_csv
