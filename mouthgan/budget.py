@@ -6,11 +6,11 @@ A run with a budget first trains a throwaway copy of its engine for a few steps 
 same seeded models, the same batches) and evaluates it once: the time of a step and of
 an evaluation here, with this precision and these devices. The run then trains the
 steps that fit, as if they had been asked for: the run is an ordinary run of N steps,
-and its config.json says N and what was measured. ``best`` sets 30 minutes: its 2500
+and its config.json says N and what was measured. ``best`` sets 30 minutes: its 5000
 steps where the machine is fast enough (AMX, a GPU), fewer where it is not.
 
 Where not even half of the steps fit (a CPU with neither AMX nor AVX-512, where the wide
-G of ``best`` takes ~3 s a step), a narrower generator trained for more steps does
+G of ``best`` takes ~1.5 s a step of 16 pairs), a narrower generator trained for more steps does
 better in the same minutes than the wide one cut short, so the budget narrows G, every
 level by one factor, probes again, and trains the widths and steps that fit.
 

@@ -25,10 +25,16 @@ def test_every_experiment_has_a_unique_name_and_valid_flags():
         config.validate()
     lever = {e.name: e for e in quality.LEVERS}
     # the rows that name an earlier `best` train what it was: 6x widths for 2000 steps
-    # at the handout's learning rate, in float32
+    # of 32 pairs at the handout's learning rate, in float32; 10x for 2500 steps of 32
     x6 = config_from_args(parser.parse_args(list(lever["best-x6"].flags)))
-    assert (x6.generator_filters, x6.steps, x6.lr, x6.precision) == (
-        (24, 48, 96, 192, 192), 2000, 2e-4, "float32")
+    assert (x6.generator_filters, x6.steps, x6.batch_size, x6.lr, x6.precision) == (
+        (24, 48, 96, 192, 192), 2000, 32, 2e-4, "float32")
+    six = config_from_args(parser.parse_args(list(lever["best-x4-six-levels"].flags)))
+    assert (six.generator_filters, six.steps, six.batch_size, six.lr) == (
+        (16, 32, 64, 128, 128, 128), 3000, 32, 2e-4)
+    x10 = config_from_args(parser.parse_args(list(lever["best-batch-32"].flags)))
+    assert (x10.generator_filters, x10.steps, x10.batch_size, x10.eval_every, x10.lr) == (
+        (40, 80, 160, 320, 320), 2500, 32, 500, 4e-4)
 
 
 def test_each_experiment_trains_into_its_own_folder(tmp_path, monkeypatch):
