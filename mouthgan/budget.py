@@ -10,9 +10,9 @@ and its config.json says N and what was measured. ``best`` sets 30 minutes: its 
 steps where the machine is fast enough (AMX, a GPU), fewer where it is not.
 
 Where not even half of the steps fit (a CPU with neither AMX nor AVX-512, where the wide
-G of ``best`` takes ~1.5 s a step of 16 pairs), a narrower generator trained for more steps does
-better in the same minutes than the wide one cut short, so the budget narrows G, every
-level by one factor, probes again, and trains the widths and steps that fit.
+G of ``best`` takes ~1.5 s a step of 16 pairs), a narrower generator trained for more
+steps does better in the same minutes than the wide one cut short, so the budget narrows
+G, every level by one factor, probes again, and trains the widths and steps that fit.
 
 The probe sees the machine at the start only. If it slows down later (another program
 takes the cores, the CPU is throttled), ``StopAtDeadline`` ends the run at the step

@@ -50,7 +50,8 @@ def plot_losses(history_path, out_path, panels=PIX2PIX_PANELS):
         return None
     steps = history["step"].to_numpy()
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-    # Fixed margins: constrained_layout measured every tick label at each redraw (~1 s).
+    # Fixed margins: constrained_layout measured every tick label at each redraw
+    # (0.5 s a figure against 0.33 s).
     fig.subplots_adjust(left=0.06, right=0.98, bottom=0.08, top=0.95, wspace=0.18,
                         hspace=0.3)
     for ax, (column, title, line, line_label) in zip(axes.flat, panels):
@@ -104,8 +105,8 @@ def sample_images(images01, out_path, title=None, columns=4):
 def _image_grid(tiles, columns, out_path, title=None, width=8.0, column_titles=(), gap=4):
     """Equal-sized 0..1 gray tiles, row by row, drawn as one picture on one axes.
 
-    Why one picture: an axes per tile made each grid cost ~1 s of matplotlib layout
-    (tight_layout measures every axes), a quarter of a short run's time."""
+    Why one picture: an axes per tile, laid out by tight_layout, took 0.6 s a grid
+    (this takes 0.17 s); a short run redraws its grids every few steps."""
     height, tile_width = np.shape(tiles[0])
     rows = -(-len(tiles) // columns)
     canvas = np.ones((rows * (height + gap) - gap, columns * (tile_width + gap) - gap))
