@@ -1,5 +1,8 @@
 """The metrics beside the Kaggle RMSE are TensorFlow's figures, computed without it."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -25,9 +28,6 @@ def test_psnr_and_ssim_equal_tensorflows(shape):
 
 def test_scoring_a_csv_loads_no_tensorflow(tiny_data, tmp_path):
     """score.py reads, scores and prints without importing TensorFlow (~4 s saved)."""
-    import subprocess
-    import sys
-
     from mouthgan.data import load_folder
     from mouthgan.export import write_csv
 
