@@ -65,18 +65,33 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
     if chief:
         write_config(run_dir, config, {**run_facts,
                                        **({"time_budget": budget} if budget else {})})
-        saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
-                                   run_dir / "history.csv", run_dir / "loss.png")
-        callbacks = run_callbacks(config, dataset, run_dir, saver, stop, append=resume,
-                                  verbose=verbose)
-        if deadline is not None:  # before StopOnRequest, which stays last
-            callbacks.insert(-1, deadline)
+        saver, callbacks = chief_callbacks(config, dataset, run_dir, checkpoints, stop,
+                                           deadline, append=resume, verbose=verbose)
     else:  # a worker beside the chief: it takes part in every save, writes nothing
         saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
                                    None, None)
         callbacks = [keras.callbacks.TerminateOnNaN(), saver, StopOnRequest(stop)]
     start, started = engine.steps_done, time.time()
     if start < config.steps and not stop:
+        run_steps(engine, config, callbacks, run_dir)
+    # Steps that went faster than the probe measured leave minutes at the end: they
+    # train more of the steps asked. The run's batches are a function of the step and
+    # its learning rate constant, so this is the run the plan would have been had the
+    # probe seen this pace. Not with a schedule that ends at the planned step. (A budget
+    # is refused to multi-worker runs: here the chief is the only process.)
+    more = (deadline.steps_that_still_fit(budget["steps_asked"] - config.steps)
+            if deadline is not None and not (stop or saver.failure or deadline.stopped_at)
+            and engine.steps_done == config.steps and config.lr_decay == "none" else 0)
+    if more:
+        planned, config = config.steps, dataclasses.replace(config, steps=config.steps + more)
+        print(f"Time budget {config.time_budget:g} min: steps went faster than the probe "
+              f"measured; {more} more fit, {config.steps} of {budget['steps_asked']} steps")
+        budget = {**budget, "steps": config.steps, "steps_planned": planned,
+                  "steps_added": more}
+        write_config(run_dir, config, {**run_facts, "time_budget": budget})
+        deadline.total_steps = config.steps
+        saver, callbacks = chief_callbacks(config, dataset, run_dir, checkpoints, stop,
+                                           deadline, append=True, verbose=verbose)
         run_steps(engine, config, callbacks, run_dir)
     if saver.failure:
         raise MouthganError(f"{saver.failure}; stopped. The last good checkpoint is in "
@@ -98,8 +113,8 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
         done = engine.steps_done
         print(f"Time budget {config.time_budget:g} min: steps took longer than the probe "
               f"measured; stopped at step {done} of {config.steps} to finish in time")
-        budget = {**budget, "steps": done, "steps_planned": config.steps,
-                  "stopped_at_deadline": True}
+        budget = {**budget, "steps": done, "stopped_at_deadline": True,
+                  "steps_planned": budget.get("steps_planned", config.steps)}
         config = dataclasses.replace(config, steps=done)
         if saver.saved_step != done:
             saver.save()
@@ -144,6 +159,19 @@ def run_steps(engine, config, callbacks, run_dir):
         raise MouthganError(f"{config.data}: a training image could not be read while "
                             f"streaming ({reason}); the last checkpoint is in "
                             f"{run_dir}/checkpoint")
+
+
+def chief_callbacks(config, dataset, run_dir, checkpoints, stop, deadline, append, verbose):
+    """(the checkpoint saver, every callback) of the process that writes the run folder:
+    ``run_callbacks`` with the budget's deadline, if any, before ``StopOnRequest``,
+    which stays last."""
+    saver = PeriodicCheckpoint(checkpoints, config.checkpoint_every, config.steps,
+                               run_dir / "history.csv", run_dir / "loss.png")
+    callbacks = run_callbacks(config, dataset, run_dir, saver, stop, append=append,
+                              verbose=verbose)
+    if deadline is not None:
+        callbacks.insert(-1, deadline)
+    return saver, callbacks
 
 
 def run_callbacks(config, dataset, run_dir, saver, stop, append, verbose):

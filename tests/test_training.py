@@ -656,6 +656,38 @@ def test_time_budget_stops_at_its_deadline_when_steps_slow_down(tiny_data, tmp_p
     assert again["steps"] == done
 
 
+def test_time_budget_trains_more_steps_where_they_ran_faster_than_probed(tiny_data, tmp_path,
+                                                                         monkeypatch, capsys):
+    import mouthgan.budget
+    from mouthgan.checkpoints import checkpoint_step
+
+    # A probe that saw steps three times slower than the run's, as one taken in a VM's
+    # slow spell does: the plan leaves minutes over, and they train more steps.
+    measure = mouthgan.budget.probe
+
+    def slow_probe(*args):
+        warmup, step_seconds, eval_seconds = measure(*args)
+        return warmup, 3 * step_seconds, eval_seconds
+
+    monkeypatch.setattr(mouthgan.budget, "probe", slow_probe)
+    run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=1_000_000, minutes=0.3,
+                                          eval_every=200, other_every=10_000)
+    budget = saved["time_budget"]
+    planned, added = budget["steps_planned"], budget["steps_added"]
+    assert 0 < planned and added >= mouthgan.budget.MIN_TOP_UP * planned
+    # the run is one of the steps it trained, recorded, checkpointed and scored as such
+    done = result["steps"]
+    assert done == budget["steps"] == saved["config"]["steps"]
+    assert done == planned + added or (budget.get("stopped_at_deadline")
+                                       and planned < done < planned + added)
+    assert checkpoint_step(run_dir) == done and (run_dir / "scores.json").is_file()
+    history = (run_dir / "history.csv").read_text().splitlines()
+    assert [int(line.split(",")[0]) for line in history[1:]] == list(range(1, done + 1))
+    said = [line for line in capsys.readouterr().out.splitlines() if "Time budget" in line]
+    assert said[1] == (f"Time budget 0.3 min: steps went faster than the probe measured; "
+                       f"{added} more fit, {planned + added} of 1000000 steps")
+
+
 def budgeted_run(tiny_data, tmp_path, steps, minutes, eval_every, other_every, **kw):
     """A tiny run under a ``minutes`` budget: (run folder, result, its config.json)."""
     run_dir = make_run_dir(tmp_path / "run")
@@ -706,15 +738,20 @@ def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_pa
                        f"({budget['probes'][0]['step_seconds']:.2f} s a step); G 4-8-16-32-32 "
                        f"instead: a step takes {budget['step_seconds']:.2f} s, so "
                        f"{planned} of 100000 steps")
-    assert said[1:] == ([f"Time budget 0.75 min: steps took longer than the probe measured; "
-                         f"stopped at step {budget['steps']} of {planned} to finish in time"]
+    # where the steps ran faster than it measured, the minutes left trained more of them
+    target = planned + budget.get("steps_added", 0)
+    assert said[1:] == ([f"Time budget 0.75 min: steps went faster than the probe measured; "
+                         f"{budget['steps_added']} more fit, {target} of 100000 steps"]
+                        if budget.get("steps_added") else []) + (
+                        [f"Time budget 0.75 min: steps took longer than the probe measured; "
+                         f"stopped at step {budget['steps']} of {target} to finish in time"]
                         if budget.get("stopped_at_deadline") else [])
     # An ordinary run of the widths and steps that fit: trained, recorded, saved and
     # resumable as such.
     assert saved["config"]["generator_filters"] == [4, 8, 16, 32, 32]
     assert result["engine"].generator.get_layer("enc5_conv").filters == 32
     assert result["steps"] == budget["steps"] == saved["config"]["steps"]
-    assert budget["steps"] * budget["step_seconds"] <= 0.75 * 60
+    assert planned * budget["step_seconds"] <= 0.75 * 60
     # a resumed run keeps its widths, its steps and the record of what was measured
     result = train(read_config(run_dir), load_dataset(tiny_data), run_dir, resume=True,
                    verbose=0)
