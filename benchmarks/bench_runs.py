@@ -29,9 +29,11 @@ def check_settings(run_dir, flags, seed):
     saved = json.loads((run_dir / "config.json").read_text())["config"]
     had = TrainConfig.from_dict({k: v for k, v in saved.items()
                                  if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+    # A run records what "auto" resolved to (the precision, the strategy) on its machine.
     differ = [f"{f.name} {getattr(had, f.name)} (asked {getattr(wanted, f.name)})"
               for f in dataclasses.fields(TrainConfig)
-              if f.name not in NOT_COMPARED and getattr(had, f.name) != getattr(wanted, f.name)]
+              if f.name not in NOT_COMPARED and getattr(wanted, f.name) != "auto"
+              and getattr(had, f.name) != getattr(wanted, f.name)]
     if differ:
         raise SystemExit(f"error: {run_dir} was trained with other settings: "
                          f"{'; '.join(differ)}. Move it away to train it anew.")

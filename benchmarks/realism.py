@@ -1,0 +1,187 @@
+"""Realism as face networks see it: FFD, identity and mouth landmarks beside RMSE.
+
+    python benchmarks/realism.py                          # calibration + presets, seed 0
+    python benchmarks/realism.py --seeds 0 1 2 --levers --write
+
+Every restorer fills the 282 Validation faces, pasted as the Kaggle CSV has them, and is
+scored by ``mouthgan.realism``: RMSE, FFD against the 700 training faces, identity
+distance to the real face, mouth landmark distance (LMD, pixels). The calibration rows
+say what the numbers mean: the real faces (FFD's floor), the real mouth box blurred by
+a Gaussian of sigma 1, 2 and 4, another face's real mouth, classical inpainting (Telea)
+and the white image. Trained rows are the presets' and the realism levers' runs
+(``runs/bench-<name>-seed<S>``, trained first where missing, as ``quality.py`` does),
+each with D's accuracy over the second half of its run; with several seeds, each
+preset's runs as one (the mean of their outputs). ``--picture`` draws the
+perception-distortion plane (RMSE against FFD, one point per restorer); ``--write``
+puts the table into benchmarks/RESULTS.md.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_runs import ensure_run  # noqa: E402
+from quality import PRESETS, experiment  # noqa: E402
+from results_file import write_section  # noqa: E402
+
+# The levers of realism, each a change to the default (seed 0 unless --seeds).
+LEVERS = [
+    experiment("realism-l1-10", "L1 x10 instead of x100: the adversarial loss weighs 10x "
+               "more", "--loss-weights", "1", "10"),
+]
+BLUR_SIGMAS = (1, 2, 4)
+
+
+def calibration(real, white, holes):
+    """{name: uint8 restorations} of the Validation faces that need no training."""
+    import cv2
+
+    from mouthgan.data import HOLE_BOX
+    from mouthgan.report import telea_fill
+
+    top, bottom, left, right = HOLE_BOX
+    rows = {"the real faces (the floor)": real}
+    for sigma in BLUR_SIGMAS:
+        blurred = real.copy()
+        blurred[:, top:bottom, left:right] = np.stack(
+            [cv2.GaussianBlur(face, (0, 0), sigma) for face in real])[:, top:bottom, left:right]
+        rows[f"real, the mouth box blurred, sigma {sigma}"] = blurred
+    # The next face's real mouth, its mean brightness moved to this face's: sharp and
+    # face-like, but another person's.
+    donor = np.roll(real, -1, axis=0)[:, top:bottom, left:right].astype(np.float64)
+    own = real[:, top:bottom, left:right].astype(np.float64)
+    matched = donor - donor.mean(axis=(1, 2), keepdims=True) + own.mean(axis=(1, 2), keepdims=True)
+    swapped = real.copy()
+    swapped[:, top:bottom, left:right] = np.clip(np.rint(matched), 0, 255)
+    rows["another face's real mouth, brightness matched"] = swapped
+    rows["`cv2.inpaint` Telea"] = telea_fill(white, holes)
+    rows["the white image"] = white
+    return rows
+
+
+def restorations(run_dirs, white, holes):
+    """uint8 pasted restorations of one run, or of several as one."""
+    from mouthgan.inpaint import load_generators, paste, predict, runs_flip_average
+    from mouthgan.realism import to_uint8
+
+    generator = load_generators([str(d) for d in run_dirs])
+    raw = predict(generator, white, flip_average=runs_flip_average(run_dirs))
+    return to_uint8(paste(raw, white / 255.0, holes))
+
+
+def d_accuracy_second_half(run_dir):
+    """D's mean accuracy over the second half of a run's steps (history.csv)."""
+    import pandas as pd
+
+    history = pd.read_csv(run_dir / "history.csv")
+    return float(history["d_acc"].iloc[len(history) // 2:].mean())
+
+
+def row(name, scores, d_acc=None):
+    return (f"| {name} | {scores['rmse']:.4f} | {scores['ffd']:.3f} | "
+            f"{scores['identity']:.3f} | {scores['mouth_lmd']:.2f} | "
+            f"{'-' if d_acc is None else f'{d_acc:.2f}'} |")
+
+
+def picture(points, path):
+    """The perception-distortion plane: RMSE (x) against FFD (y), one labelled point
+    per restorer; lower-left is better on both."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7.5, 5.5))
+    for name, (rmse, ffd) in points.items():
+        axes.scatter(rmse, ffd, s=22)
+        axes.annotate(name.replace("`", ""), (rmse, ffd), fontsize=7,
+                      xytext=(4, 3), textcoords="offset points")
+    axes.set_xscale("log")
+    axes.set_xlabel("RMSE, pasted (Kaggle), log scale")
+    axes.set_ylabel("FFD to the training faces (lower: more face-like)")
+    axes.set_title("Validation faces: distortion against realism")
+    axes.grid(alpha=0.3)
+    figure.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.1)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    print(f"{path}: written")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="seeds of the preset runs (several: also each preset's runs "
+                             "as one)")
+    parser.add_argument("--presets", nargs="+", default=[p.name for p in PRESETS],
+                        choices=[p.name for p in PRESETS], help="the presets to score")
+    parser.add_argument("--levers", action="store_true", help="also the realism levers")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be trained")
+    parser.add_argument("--picture", type=Path, help="draw the perception-distortion "
+                        "plane into this PNG")
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    if not (ROOT / "NLP_data" / "Training").exists():
+        raise SystemExit("error: NLP_data/ has no data; build it with "
+                         "python scripts/make_dataset.py")
+
+    experiments = [p for p in PRESETS if p.name in args.presets]
+    trained = {}  # experiment -> its run folders, one per seed
+    for exp in experiments + (LEVERS if args.levers else []):
+        seeds = args.seeds if exp in experiments else args.seeds[:1]
+        dirs = [ensure_run(exp.name, exp.flags, seed, args.dry_run) for seed in seeds]
+        trained[exp] = [d for d in dirs if d is not None]
+    if args.dry_run:
+        return
+
+    from mouthgan.data import load_dataset
+    from mouthgan.inpaint import find_holes
+    from mouthgan.realism import RealismJudge
+    from mouthgan.sample_data import default_cache_dir
+
+    dataset = load_dataset(ROOT / "NLP_data", notes=lambda message: None)
+    real, white = dataset.validation.real, dataset.validation.white
+    holes = find_holes(white)
+    judge = RealismJudge(real, dataset.train.real, cache_dir=default_cache_dir())
+    lines = ["| restorer | RMSE | FFD ↓ | identity ↓ | mouth LMD (px) ↓ | D accuracy, 2nd half |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    points = {}
+
+    def add(name, faces, d_acc=None, short=None):
+        scores = judge(faces)
+        lines.append(row(name, scores, d_acc))
+        points[short or name] = (max(scores["rmse"], 1e-3), scores["ffd"])
+        print(lines[-1], flush=True)
+
+    for name, faces in calibration(real, white, holes).items():
+        add(name, faces, short=name.split(",")[0] if "blurred" not in name else
+            f"blur sigma {name.rsplit(' ', 1)[-1]}")
+    for exp, dirs in trained.items():
+        for seed, run_dir in zip(args.seeds, dirs):
+            add(f"`{' '.join(exp.flags)}`, seed {seed}", restorations([run_dir], white, holes),
+                d_accuracy_second_half(run_dir), short=f"{exp.name} s{seed}")
+        if len(dirs) > 1:
+            add(f"`{' '.join(exp.flags)}`, seeds {' / '.join(map(str, args.seeds))} as one",
+                restorations(dirs, white, holes), short=f"{exp.name} x{len(dirs)}")
+
+    text = "\n".join(lines) + (
+        "\n\nFFD: Fréchet distance between dlib's face-recognition embeddings of the "
+        "restored faces and of the 700 training faces; identity: mean L2 distance of each "
+        "restored face's embedding to its real face's; mouth LMD: mean distance of the 20 "
+        "mouth points of dlib's 68-point model. The real faces are the floor of FFD (282 "
+        "against 700 faces of the same kind). Each face is read inside the box the face "
+        "detector finds on its real face (else 8..120 in both directions).")
+    if args.picture:
+        picture(points, args.picture)
+    if args.write:
+        write_section("realism.py", "Realism as face networks see it "
+                      "(`benchmarks/realism.py`)", text)
+
+
+if __name__ == "__main__":
+    main()
