@@ -34,6 +34,15 @@ from results_file import write_section  # noqa: E402
 LEVERS = [
     experiment("realism-l1-10", "L1 x10 instead of x100: the adversarial loss weighs 10x "
                "more", "--loss-weights", "1", "10"),
+    experiment("realism-l1-3", "L1 x3: the adversarial loss weighs 33x more",
+               "--loss-weights", "1", "3"),
+    experiment("realism-pasted", "D judges G's output pasted into the hole",
+               "--d-sees", "pasted"),
+    experiment("realism-pasted-l1-10", "D judges pasted fakes, L1 x10",
+               "--d-sees", "pasted", "--loss-weights", "1", "10"),
+    experiment("realism-hinge", "hinge loss", "--gan-loss", "hinge"),
+    experiment("realism-nonsaturating", "non-saturating loss", "--gan-loss", "nonsaturating"),
+    experiment("realism-ema", "EMA 0.999 of G's weights", "--ema", "0.999"),
 ]
 BLUR_SIGMAS = (1, 2, 4)
 

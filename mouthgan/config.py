@@ -64,6 +64,14 @@ class TrainConfig(Settings):
     seed: int = _f(0, "seed for weights, batches and flips: same seed, same run")
     loss_weights: tuple = _f((1.0, 100.0), "AM loss weights [adversarial MSE, L1]; "
                              "the handout's literal setting is 1 1", nargs=2, type=float)
+    gan_loss: str = _f("lsgan", "the adversarial loss on D's patch map: lsgan (the handout's "
+                       "MSE toward 1 / 0), hinge (SAGAN's margins) or nonsaturating (the "
+                       "original GAN's cross-entropy on logits)",
+                       choices=("lsgan", "hinge", "nonsaturating"))
+    d_sees: str = _f("output", "what D judges of a fake: output (G's whole output, the "
+                     "handout) or pasted (G's output in the hole, the real face around it, "
+                     "as the restorer delivers it: D can only judge the mouth)",
+                     choices=("output", "pasted"))
     d_steps: int = _f(1, "D updates (on real, then fake pairs) per step")
     d_batch: str = _f("separate", "separate: D learns on the real pairs, then on the fake "
                       "pairs (the handout); mixed: on both in one batch, so BatchNorm's "
@@ -194,7 +202,7 @@ class TrainConfig(Settings):
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
                           (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("rotate", 0.0),
                            ("zoom", 0.0), ("jitter", 0.0), ("erase", 0), ("mixup", 0.0),
-                           ("fakes", "predict"))
+                           ("fakes", "predict"), ("gan_loss", "lsgan"), ("d_sees", "output"))
                           if getattr(self, name) != literal]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "

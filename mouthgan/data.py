@@ -37,9 +37,10 @@ def repaints_holes(config):
 
 
 def needs_holes(config):
-    """Whether a training batch carries each face's hole mask (the hole weight and the
-    augmentations that repaint the hole need it)."""
-    return config.hole_weight != 1.0 or repaints_holes(config)
+    """Whether a training batch carries each face's hole mask (the hole weight, a D that
+    judges pasted fakes and the augmentations that repaint the hole need it)."""
+    return (config.hole_weight != 1.0 or config.d_sees == "pasted"
+            or repaints_holes(config))
 
 
 def input_mode(n_faces, config):

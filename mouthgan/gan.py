@@ -19,7 +19,8 @@ import tensorflow as tf
 
 from mouthgan.batches import training_batches
 from mouthgan.engine import Engine, step_logs
-from mouthgan.losses import patch_accuracy, patch_mse, pixel_weights, reconstruction_loss
+from mouthgan.losses import (d_patch_loss, g_patch_loss, patch_accuracy, pixel_weights,
+                             reconstruction_loss)
 from mouthgan.models import patch_shape
 from mouthgan.optimizers import d_updates_per_step
 
@@ -140,15 +141,15 @@ class Pix2Pix(keras.Model, Engine):
             with tape.stop_recording():
                 fake = (tf.stop_gradient(fake_for_g) if shared
                         else G(white, training=False))  # the handout's G.predict
-                d_real, d_fake, acc_real, acc_fake = self._d_updates(real, fake, white,
-                                                                     ones, zeros)
+                d_real, d_fake, acc_real, acc_fake = self._d_updates(
+                    real, self._as_d_sees(fake, white, hole), white, ones, zeros)
             if not shared:
                 fake_for_g = G(white, training=True)
             # D is frozen here. Keras 3 runs a frozen BatchNormalization in inference
             # mode, so the handout engine's AM judges fakes with D's moving statistics;
             # we do the same on purpose (train-mode statistics measured no better).
-            verdict = D([fake_for_g, white], training=False)
-            g_adv = patch_mse(verdict, 1.0)
+            verdict = D([self._as_d_sees(fake_for_g, white, hole), white], training=False)
+            g_adv = g_patch_loss(self.config.gan_loss, verdict)
             g_l1 = reconstruction_loss(real, fake_for_g, weights, self.config.reconstruction)
             g_loss = w_adv * g_adv + w_l1 * g_l1
             # mixed_float16 (on a GPU): the loss scaled so float16 gradients do not
@@ -161,25 +162,42 @@ class Pix2Pix(keras.Model, Engine):
 
         return step_logs(d_real, d_fake, acc_real, acc_fake, g_loss, g_adv, g_l1)
 
+    def _as_d_sees(self, fake, white, hole):
+        """The fake as D judges it: G's whole output, or (``--d-sees pasted``) pasted into
+        the hole of the white image, as the restorer delivers it. Pasted, the face
+        around the hole is the real one, so D can only tell fakes by the mouth and its
+        seams, and G's adversarial gradient falls on the mouth (GLCIC's and DeepFill's
+        discriminators judge the completed image)."""
+        if self.config.d_sees == "output":
+            return fake
+        return hole * fake + (1.0 - hole) * white
+
     def _d_updates(self, real, fake, white, ones, zeros):
         """D learns ``d_steps`` times: real pairs toward 1, fake pairs toward 0."""
         for _ in range(self.config.d_steps):
             if self.config.d_batch == "mixed":
                 d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
                                                tf.concat([white, white], 0),
-                                               tf.concat([ones, zeros], 0))
+                                               tf.concat([ones, zeros], 0), is_real=None)
                 d_real = d_fake = d_loss
                 acc_real = acc_fake = d_acc
             else:
-                d_real, acc_real = self._d_update(real, white, ones)
-                d_fake, acc_fake = self._d_update(fake, white, zeros)
+                d_real, acc_real = self._d_update(real, white, ones, is_real=True)
+                d_fake, acc_fake = self._d_update(fake, white, zeros, is_real=False)
         return d_real, d_fake, acc_real, acc_fake
 
-    def _d_update(self, image, white, target):
-        D = self.discriminator
+    def _d_update(self, image, white, target, is_real):
+        """One update of D on real (``is_real``) or fake pairs, or on both (None: the
+        first half real, the second fake)."""
+        D, kind = self.discriminator, self.config.gan_loss
         with tf.GradientTape() as tape:
             scores = D([image, white], training=True)
-            loss = patch_mse(scores, target)
+            if is_real is None:
+                half = tf.shape(scores)[0] // 2
+                loss = 0.5 * (d_patch_loss(kind, scores[:half], True) +
+                              d_patch_loss(kind, scores[half:], False))
+            else:
+                loss = d_patch_loss(kind, scores, is_real)
         grads = tape.gradient(loss, D.trainable_variables)
         self.d_optimizer.apply(grads, D.trainable_variables)
-        return loss, patch_accuracy(scores, target)
+        return loss, patch_accuracy(scores, target, kind)

@@ -20,9 +20,39 @@ def patch_mse(scores, target):
     return batch_mean(tf.reduce_mean(tf.square(scores - target), axis=[1, 2, 3]))
 
 
-def patch_accuracy(scores, target):
-    """The share of patches D classifies right (score > 0.5 is "real")."""
-    right = tf.cast((scores > 0.5) == (target > 0.5), tf.float32)
+# The adversarial losses on D's patch map (``--gan-loss``). lsgan is the handout's MSE
+# toward 1 / 0. hinge (SAGAN, BigGAN) stops pushing a patch once D is sure of it by a
+# margin, so a D that already wins spends its capacity on the patches it does not; G's
+# loss is the raw score, whose gradient never saturates. nonsaturating is the original
+# GAN's cross-entropy on logits, G maximising log D(fake).
+
+
+def d_patch_loss(kind, scores, real):
+    """D's loss on a batch of real (``real=True``) or fake patch maps."""
+    if kind == "lsgan":
+        return patch_mse(scores, 1.0 if real else 0.0)
+    if kind == "hinge":
+        margin = tf.nn.relu(1.0 - scores) if real else tf.nn.relu(1.0 + scores)
+        return batch_mean(tf.reduce_mean(margin, axis=[1, 2, 3]))
+    labels = tf.ones_like(scores) if real else tf.zeros_like(scores)
+    entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=scores)
+    return batch_mean(tf.reduce_mean(entropy, axis=[1, 2, 3]))
+
+
+def g_patch_loss(kind, scores):
+    """G's adversarial loss: D's verdict on its fakes, toward "real"."""
+    if kind == "lsgan":
+        return patch_mse(scores, 1.0)
+    if kind == "hinge":
+        return batch_mean(-tf.reduce_mean(scores, axis=[1, 2, 3]))
+    return d_patch_loss("nonsaturating", scores, real=True)
+
+
+def patch_accuracy(scores, target, kind="lsgan"):
+    """The share of patches D classifies right: "real" above 0.5 for lsgan's targets
+    1 / 0, above 0 for the losses on logits or margins."""
+    threshold = 0.5 if kind == "lsgan" else 0.0
+    right = tf.cast((scores > threshold) == (target > 0.5), tf.float32)
     return batch_mean(tf.reduce_mean(right, axis=[1, 2, 3]))
 
 

@@ -119,6 +119,57 @@ def test_shared_fakes_are_gs_training_pass(tiny_data):
         tiny_config(tiny_data, engine="handout", fakes="shared").validate()
 
 
+def test_a_d_that_judges_pasted_fakes_steers_g_only_inside_the_hole(tiny_data):
+    import tensorflow as tf
+
+    data = load_dataset(tiny_data)
+    engine = make_engine(tiny_config(tiny_data, d_sees="pasted", hole_weight=1.0), data)
+    real, white, hole = engine.sample_batch()  # the hole mask comes with the batch
+    fake = tf.Variable(engine.generator(white, training=False))
+    with tf.GradientTape() as tape:
+        verdict = engine.discriminator([engine._as_d_sees(fake, white, hole), white])
+        loss = tf.reduce_sum(verdict)
+    gradient = np.abs(tape.gradient(loss, fake).numpy())
+    inside = hole.numpy() > 0.5
+    assert inside.any() and gradient[inside].max() > 0
+    assert gradient[~inside].max() == 0
+    # and a few steps train, D seeing the hole, G drawing it
+    for _ in range(2):
+        logs = engine.update(real, white, hole)
+    assert np.isfinite(float(logs["loss"]))
+    # the handout's loop judges whole outputs only
+    with pytest.raises(MouthganError, match="only the fused engine supports --d-sees"):
+        tiny_config(tiny_data, engine="handout", d_sees="pasted").validate()
+
+
+@pytest.mark.parametrize("kind", ["hinge", "nonsaturating"])
+def test_each_gan_loss_trains_and_scores_d_on_its_own_scale(tiny_data, kind):
+    from mouthgan.losses import d_patch_loss, g_patch_loss, patch_accuracy
+
+    sure, unsure = np.full((2, 8, 8, 1), 3.0, np.float32), np.full((2, 8, 8, 1), 0.2, np.float32)
+    if kind == "hinge":
+        # no loss for a patch D is sure of beyond the margin; G's loss is minus the score
+        assert float(d_patch_loss(kind, sure, True)) == 0
+        assert float(d_patch_loss(kind, unsure, True)) == pytest.approx(0.8)
+        assert float(d_patch_loss(kind, -sure, False)) == 0
+        assert float(g_patch_loss(kind, unsure)) == pytest.approx(-0.2)
+    else:
+        assert float(d_patch_loss(kind, unsure, True)) == pytest.approx(np.log1p(np.exp(-0.2)))
+        assert float(g_patch_loss(kind, -sure)) == pytest.approx(np.log1p(np.exp(3.0)))
+    # logits and margins are "real" above 0, lsgan's scores above 0.5
+    assert float(patch_accuracy(unsure, np.ones_like(unsure), kind)) == 1.0
+    assert float(patch_accuracy(unsure, np.ones_like(unsure), "lsgan")) == 0.0
+    data = load_dataset(tiny_data)
+    for d_batch in ("separate", "mixed"):
+        engine = make_engine(tiny_config(tiny_data, gan_loss=kind, d_batch=d_batch), data)
+        before = weights(engine.discriminator)
+        logs = engine.update(*engine.sample_batch())
+        assert np.isfinite(float(logs["loss"])) and 0 <= float(logs["d_acc"]) <= 1
+        assert any(not np.array_equal(a, b) for a, b in zip(before, weights(engine.discriminator)))
+    with pytest.raises(MouthganError, match="only the fused engine supports --gan-loss"):
+        tiny_config(tiny_data, engine="handout", gan_loss=kind).validate()
+
+
 def test_both_engines_draw_the_same_batches(tiny_data, tmp_path):
     from mouthgan.batches import training_batches
 
