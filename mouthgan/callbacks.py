@@ -9,6 +9,8 @@ ends is ``epoch + 1``.
 
 import math
 import os
+import sys
+import time
 
 import keras
 
@@ -121,6 +123,43 @@ class ProgressBar(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.progbar.update(epoch + 1, [(k, float(logs[k])) for k in LOSS_KEYS + VALIDATION_KEYS
                                         if k in logs])
+
+
+class ProgressLines(keras.callbacks.Callback):
+    """Progress where standard output is no terminal (``nohup``, a CI runner, a batch
+    scheduler's log file): one plain line every ``every`` steps and at each evaluation,
+    with no carriage returns or escape codes. Keras's ``Progbar`` redraws in place
+    whenever Python runs on a POSIX system, which in a file is one line growing for the
+    whole run."""
+
+    def __init__(self, total_steps, every, print_line=print):
+        super().__init__()
+        self.total_steps, self.every, self.print_line = total_steps, every, print_line
+
+    def on_train_begin(self, logs=None):
+        self.started, self.first_step = time.monotonic(), self.model.steps_done
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = epoch + 1
+        evaluated = any(k in logs for k in VALIDATION_KEYS)
+        if not (due(step, self.every, self.total_steps) or evaluated):
+            return
+        seconds = time.monotonic() - self.started
+        left = seconds / (step - self.first_step) * (self.total_steps - step)
+        values = "  ".join(f"{k} {float(logs[k]):.4g}" for k in LOSS_KEYS + VALIDATION_KEYS
+                           if k in logs)
+        self.print_line(f"step {step}/{self.total_steps}  {values}  "
+                        f"{seconds / 60:.1f} min, ~{left / 60:.1f} min left", flush=True)
+
+
+def progress_callback(total_steps, verbose, interactive=None):
+    """A progress bar on a terminal, plain lines (20 a run) elsewhere; ``verbose=0``:
+    none."""
+    if interactive is None:
+        interactive = sys.stdout.isatty()
+    if interactive or not verbose:
+        return ProgressBar(total_steps, verbose=verbose)
+    return ProgressLines(total_steps, every=max(1, total_steps // 20))
 
 
 class StopOnRequest(keras.callbacks.Callback):

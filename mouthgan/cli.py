@@ -23,6 +23,50 @@ from mouthgan import signals  # noqa: E402
 STARTUP_NOTICE = re.compile(r"^(I\d{4} |WARNING: All log messages before absl::InitializeLog)")
 
 
+# Lines TensorFlow's C++ writes at ERROR level on ordinary machines, with its logging
+# not yet initialised so that TF_CPP_MIN_LOG_LEVEL does not reach them: the CUDA probe
+# of a machine with CUDA libraries and no GPU, and Grappler's remapper giving up on one
+# rewrite of the graph (it runs the graph unrewritten). A user reads "error" and thinks
+# the run broke; neither is theirs to act on.
+NATIVE_NOISE = re.compile(r"^E\d{4} .*(failed call to cuInit|remapper failed: "
+                          r".*Mutation::Apply error)")
+
+
+def filter_native_stderr():
+    """Pass what C++ code writes to file descriptor 2 through a thread that drops the
+    ``NATIVE_NOISE`` lines; Python's own ``sys.stderr`` writes straight to the terminal
+    (a copy of the descriptor), so a message printed just before exit is never held up.
+    At exit the descriptor is restored and what is pending is passed on. Not when the
+    user asked for TensorFlow's every line (TF_CPP_MIN_LOG_LEVEL=0)."""
+    if not QUIET_TF:
+        return
+    import atexit
+    import threading
+
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    sys.stderr = open(terminal, "w", buffering=1, encoding=sys.stderr.encoding,
+                      errors="backslashreplace", closefd=False)
+
+    def pass_on():
+        with open(read_end, "rb") as native:
+            for line in native:
+                if not NATIVE_NOISE.match(line.decode(errors="replace")):
+                    os.write(terminal, line)
+
+    thread = threading.Thread(target=pass_on, name="native-stderr", daemon=True)
+    thread.start()
+
+    def restore():
+        os.dup2(terminal, 2)  # the pipe's last writer closes: the thread reads its end
+        thread.join(timeout=2)
+
+    atexit.register(restore)
+
+
 def import_tensorflow():
     """Import TensorFlow and Keras with their start-up notices hidden (unless the user
     set TF_CPP_MIN_LOG_LEVEL=0); every other line they print, warnings and errors, is
@@ -62,6 +106,7 @@ def run(main, argv=None):
     MouthganError prints ``error: ...`` and exits 2; a signal prints what was saved and
     exits 130 (SIGINT) or 143 (SIGTERM)."""
     signals.install()
+    filter_native_stderr()
     try:
         code = main(argv)
     except MouthganError as exc:

@@ -16,8 +16,9 @@ import keras
 
 from mouthgan import MouthganError, devices
 from mouthgan.budget import size_to_budget
-from mouthgan.callbacks import (HistoryCSV, PeriodicCheckpoint, ProgressBar, SampleGrids,
-                                StopOnRequest, ValidationRMSE, truncate_history)
+from mouthgan.callbacks import (HistoryCSV, PeriodicCheckpoint, SampleGrids,
+                                StopOnRequest, ValidationRMSE, progress_callback,
+                                truncate_history)
 from mouthgan.checkpoints import Checkpoints, checkpoint_step
 from mouthgan.engine import make_engine
 from mouthgan.evaluation import Evaluator, final_scores, sample_faces
@@ -191,7 +192,7 @@ def run_callbacks(config, dataset, run_dir, saver, stop, append, verbose):
         SampleGrids(sample_faces(dataset), run_dir / "samples", config.sample_every,
                     config.steps),
         saver,
-        ProgressBar(config.steps, verbose=verbose),
+        progress_callback(config.steps, verbose),
         StopOnRequest(stop),
     ]
     return callbacks

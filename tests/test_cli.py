@@ -106,6 +106,49 @@ def test_the_quiet_import_passes_other_lines_on(capfd):
     assert not cli.STARTUP_NOTICE.match("UserWarning: Keras says something")
 
 
+def test_native_error_noise_is_dropped_and_every_other_line_kept():
+    # What TensorFlow's C++ writes to descriptor 2 on a CPU machine with CUDA libraries,
+    # and during a best run; then lines a user must see, from C++ and from Python.
+    code = ("import os, sys\n"
+            "from mouthgan import cli\n"
+            "cli.filter_native_stderr()\n"
+            "os.write(2, b'E0000 00:00:1796468451.9 4380 cuda_platform.cc:52] failed call "
+            "to cuInit: INTERNAL: CUDA error: UNKNOWN ERROR (303)\\n')\n"
+            "os.write(2, b'E0000 00:00:1796468461.2 4380 meta_optimizer.cc:967] remapper "
+            "failed: INVALID_ARGUMENT: Mutation::Apply error: fanout exist\\n')\n"
+            "os.write(2, b'E0000 00:00:1.0 1 kernel.cc:1] out of memory\\n')\n"
+            "print('error: a user mistake', file=sys.stderr)\n"
+            "raise SystemExit(2)\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert sorted(lines) == ["E0000 00:00:1.0 1 kernel.cc:1] out of memory",
+                             "error: a user mistake"], result.stderr
+    # a user who asks for every line of TensorFlow's gets the noise too
+    loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert "failed call to cuInit" in loud.stderr and "remapper failed" in loud.stderr
+
+
+def test_progress_outside_a_terminal_is_plain_lines(tiny_data, tmp_path):
+    # stdout is a pipe here, as under nohup or a CI runner
+    result = run("train.py", "--data", tiny_data, "--run-dir", tmp_path / "run", "--steps",
+                 "40", "--batch-size", "4", "--eval-every", "15", "--sample-every", "100",
+                 "--checkpoint-every", "100")
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout
+    assert "E0000" not in result.stderr, result.stderr
+    steps = [int(line.split()[1].split("/")[0]) for line in result.stdout.splitlines()
+             if line.startswith("step ")]
+    # every 2 steps (a twentieth of the run), and the evaluations at 15 and 30
+    assert steps == sorted(set(range(2, 41, 2)) | {15}), result.stdout
+    evaluated = [line for line in result.stdout.splitlines()
+                 if line.startswith(("step 15/", "step 30/", "step 40/"))]
+    assert all("val_rmse_pasted" in line for line in evaluated), evaluated
+
+
 # ----------------------------------------------------------------------- bad input
 
 def write_images(folder, n, rng, **save):
