@@ -20,6 +20,7 @@ channels. The functions of the measure are NumPy; dlib is imported by ``FaceNetw
 """
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,29 +124,42 @@ class RealismJudge:
     reference set (the training faces): RMSE, FFD, identity, mouth LMD.
 
     The real faces' boxes and readings, and the reference set's embeddings, are taken
-    once; the reference's are kept in ``cache_dir`` by the faces' content (the 700
-    training faces take about a minute to read on 2 cores).
+    once. With a ``cache_dir``, the reference's embeddings and each set of restorations'
+    scores are kept there by content (reading 282 faces takes about half a minute on 2
+    cores, the 700 training faces more than a minute): a benchmark run again scores
+    only what changed.
     """
 
     def __init__(self, real_faces, reference_faces, networks=None, cache_dir=None):
         self.networks = networks or FaceNetworks()
         self.real_faces = np.asarray(real_faces)
+        self.cache_dir = cache_dir
         self.boxes = self.networks.face_boxes(self.real_faces)
-        self.real = self.networks.read(self.real_faces, self.boxes)
-        self.reference = self._reference_embeddings(np.asarray(reference_faces), cache_dir)
+        self.real = self._cached(
+            f"realism-real-{content_key(self.real_faces, self.boxes)}.npz",
+            lambda path: FaceReadings(**np.load(path)),
+            lambda path, readings: np.savez(path, **vars(readings)),
+            lambda: self.networks.read(self.real_faces, self.boxes))
+        reference_faces = np.asarray(reference_faces)
+        self.reference = self._cached(
+            f"realism-reference-{content_key(reference_faces)}.npy", np.load, np.save,
+            lambda: self.networks.read(reference_faces,
+                                       self.networks.face_boxes(reference_faces)).embeddings)
+        self.key = content_key(self.real_faces, self.reference)
 
-    def _reference_embeddings(self, faces, cache_dir):
-        key = hashlib.sha256(faces.tobytes() + str(faces.shape).encode()).hexdigest()[:16]
-        cached = cache_dir / f"realism-reference-{key}.npy" if cache_dir else None
-        if cached is not None and cached.is_file():
-            return np.load(cached)
-        embeddings = self.networks.read(faces, self.networks.face_boxes(faces)).embeddings
-        if cached is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(".partial.npy")
-            np.save(partial, embeddings)
-            partial.replace(cached)
-        return embeddings
+    def _cached(self, name, load, save, compute):
+        """``compute()``, kept in the cache folder under ``name`` (written whole or not
+        at all)."""
+        path = self.cache_dir / name if self.cache_dir else None
+        if path is not None and path.is_file():
+            return load(path)
+        value = compute()
+        if path is not None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.stem}.partial{path.suffix}")
+            save(partial, value)
+            partial.replace(path)
+        return value
 
     def __call__(self, restored):
         """{rmse, ffd, identity, mouth_lmd} of uint8 restorations of the real faces."""
@@ -153,9 +167,24 @@ class RealismJudge:
         if restored.shape != self.real_faces.shape or restored.dtype != np.uint8:
             raise ValueError(f"restorations must be uint8 {self.real_faces.shape}, got "
                              f"{restored.dtype} {restored.shape}")
+        return self._cached(f"realism-scores-{self.key}-{content_key(restored)}.json",
+                            lambda path: json.loads(path.read_text()),
+                            lambda path, scores: path.write_text(json.dumps(scores)),
+                            lambda: self._scores(restored))
+
+    def _scores(self, restored):
         readings = self.networks.read(restored, self.boxes)
         error = (restored.astype(np.float64) - self.real_faces) / 255.0
         return {"rmse": float(np.sqrt(np.mean(error ** 2))),
                 "ffd": frechet_distance(readings.embeddings, self.reference),
                 "identity": identity_distance(readings, self.real),
                 "mouth_lmd": mouth_landmark_distance(readings, self.real)}
+
+
+def content_key(*arrays):
+    """A short hash of arrays' values and shapes: the name of what was computed from
+    them."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(str(array.shape).encode() + np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]

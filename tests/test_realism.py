@@ -85,3 +85,24 @@ def test_the_judge_refuses_restorations_of_other_faces(judge):
         judge(judge.real_faces[:3])
     with pytest.raises(ValueError, match="uint8"):
         judge(judge.real_faces / 255.0)
+
+
+@pytest.mark.network
+def test_scores_are_kept_by_content_and_read_back(judge, tmp_path, monkeypatch):
+    faces = judge.real_faces
+    cached = RealismJudge(faces, faces, networks=judge.networks, cache_dir=tmp_path)
+    blurred = faces.copy()
+    blurred[:, 90:100, 50:70] //= 2
+    scores = cached(blurred)
+    assert len(list(tmp_path.glob("realism-scores-*.json"))) == 1
+    assert not list(tmp_path.glob("*.partial*"))
+
+    def no_reading(*args):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(judge.networks, "read", no_reading)
+    again = RealismJudge(faces, faces, networks=judge.networks, cache_dir=tmp_path)
+    assert again(blurred) == scores  # the reference and the scores, from the cache
+    blurred[0, 95, 60] += 1  # other faces: scored anew
+    with pytest.raises(AssertionError, match="read again"):
+        again(blurred)
