@@ -42,7 +42,12 @@ LEVERS = [
                "--d-sees", "pasted", "--loss-weights", "1", "10"),
     experiment("realism-hinge", "hinge loss", "--gan-loss", "hinge"),
     experiment("realism-nonsaturating", "non-saturating loss", "--gan-loss", "nonsaturating"),
-    experiment("realism-ema", "EMA 0.999 of G's weights", "--ema", "0.999"),
+    experiment("realism-pasted-wide-d", "D judges pasted fakes, D 4x as wide",
+               "--d-sees", "pasted", "--discriminator-filters", "16", "32", "64", "128"),
+    experiment("realism-wide-d", "D 4x as wide", "--discriminator-filters", "16", "32", "64",
+               "128"),
+    experiment("realism-best-full", "`best`, all its 5000 steps, no time budget",
+               "--preset", "best", "--time-budget", "0"),
 ]
 BLUR_SIGMAS = (1, 2, 4)
 
@@ -129,7 +134,8 @@ def main():
                              "as one)")
     parser.add_argument("--presets", nargs="+", default=[p.name for p in PRESETS],
                         choices=[p.name for p in PRESETS], help="the presets to score")
-    parser.add_argument("--levers", action="store_true", help="also the realism levers")
+    parser.add_argument("--levers", nargs="*", metavar="NAME", choices=[e.name for e in LEVERS],
+                        help="also the realism levers: these, or all of them")
     parser.add_argument("--dry-run", action="store_true", help="list what would be trained")
     parser.add_argument("--picture", type=Path, help="draw the perception-distortion "
                         "plane into this PNG")
@@ -141,7 +147,9 @@ def main():
 
     experiments = [p for p in PRESETS if p.name in args.presets]
     trained = {}  # experiment -> its run folders, one per seed
-    for exp in experiments + (LEVERS if args.levers else []):
+    levers = [] if args.levers is None else [e for e in LEVERS
+                                             if not args.levers or e.name in args.levers]
+    for exp in experiments + levers:
         seeds = args.seeds if exp in experiments else args.seeds[:1]
         dirs = [ensure_run(exp.name, exp.flags, seed, args.dry_run) for seed in seeds]
         trained[exp] = [d for d in dirs if d is not None]

@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from mouthgan.batches import training_batches
+from mouthgan.data import IMAGE_SIZE
 from mouthgan.engine import Engine, step_logs
 from mouthgan.losses import (d_patch_loss, g_patch_loss, patch_accuracy, pixel_weights,
                              reconstruction_loss)
@@ -141,15 +142,16 @@ class Pix2Pix(keras.Model, Engine):
             with tape.stop_recording():
                 fake = (tf.stop_gradient(fake_for_g) if shared
                         else G(white, training=False))  # the handout's G.predict
+                seen = self._patches_that_see(hole)
                 d_real, d_fake, acc_real, acc_fake = self._d_updates(
-                    real, self._as_d_sees(fake, white, hole), white, ones, zeros)
+                    real, self._as_d_sees(fake, white, hole), white, ones, zeros, seen)
             if not shared:
                 fake_for_g = G(white, training=True)
             # D is frozen here. Keras 3 runs a frozen BatchNormalization in inference
             # mode, so the handout engine's AM judges fakes with D's moving statistics;
             # we do the same on purpose (train-mode statistics measured no better).
             verdict = D([self._as_d_sees(fake_for_g, white, hole), white], training=False)
-            g_adv = g_patch_loss(self.config.gan_loss, verdict)
+            g_adv = g_patch_loss(self.config.gan_loss, verdict, seen)
             g_l1 = reconstruction_loss(real, fake_for_g, weights, self.config.reconstruction)
             g_loss = w_adv * g_adv + w_l1 * g_l1
             # mixed_float16 (on a GPU): the loss scaled so float16 gradients do not
@@ -172,32 +174,53 @@ class Pix2Pix(keras.Model, Engine):
             return fake
         return hole * fake + (1.0 - hole) * white
 
-    def _d_updates(self, real, fake, white, ones, zeros):
+    def _patches_that_see(self, hole):
+        """With ``--d-sees pasted``, 1 for each patch of D's map centred on the hole or
+        next to it, else 0: D's losses and accuracy count only those, a local critic of
+        the mouth. Farther patches see mostly the same real face in a real and a fake
+        pair; they can tell little, and would hold D's accuracy near a half whatever it
+        learns. (Their receptive field, 94 pixels for the handout's D, still touches the
+        hole, but a convolution's weight falls off from its centre.) None, every patch,
+        when D sees G's whole output."""
+        if self.config.d_sees == "output":
+            return None
+        cell = IMAGE_SIZE // self.patch[0]  # pixels a patch's centre moves per patch
+        return tf.nn.max_pool2d(hole, 3 * cell, cell, "SAME")
+
+    def _d_updates(self, real, fake, white, ones, zeros, seen):
         """D learns ``d_steps`` times: real pairs toward 1, fake pairs toward 0."""
         for _ in range(self.config.d_steps):
             if self.config.d_batch == "mixed":
+                both = None if seen is None else tf.concat([seen, seen], 0)
                 d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
                                                tf.concat([white, white], 0),
-                                               tf.concat([ones, zeros], 0), is_real=None)
+                                               tf.concat([ones, zeros], 0), None, both)
                 d_real = d_fake = d_loss
                 acc_real = acc_fake = d_acc
             else:
-                d_real, acc_real = self._d_update(real, white, ones, is_real=True)
-                d_fake, acc_fake = self._d_update(fake, white, zeros, is_real=False)
+                d_real, acc_real = self._d_update(real, white, ones, True, seen)
+                d_fake, acc_fake = self._d_update(fake, white, zeros, False, seen)
         return d_real, d_fake, acc_real, acc_fake
 
-    def _d_update(self, image, white, target, is_real):
+    def _d_update(self, image, white, target, is_real, seen):
         """One update of D on real (``is_real``) or fake pairs, or on both (None: the
-        first half real, the second fake)."""
+        first half real, the second fake), counting the patches ``seen`` (None: all)."""
         D, kind = self.discriminator, self.config.gan_loss
         with tf.GradientTape() as tape:
             scores = D([image, white], training=True)
             if is_real is None:
                 half = tf.shape(scores)[0] // 2
-                loss = 0.5 * (d_patch_loss(kind, scores[:half], True) +
-                              d_patch_loss(kind, scores[half:], False))
+                loss = 0.5 * (d_patch_loss(kind, scores[:half], True, _half(seen, half, 0)) +
+                              d_patch_loss(kind, scores[half:], False, _half(seen, half, 1)))
             else:
-                loss = d_patch_loss(kind, scores, is_real)
+                loss = d_patch_loss(kind, scores, is_real, seen)
         grads = tape.gradient(loss, D.trainable_variables)
         self.d_optimizer.apply(grads, D.trainable_variables)
-        return loss, patch_accuracy(scores, target, kind)
+        return loss, patch_accuracy(scores, target, kind, seen)
+
+
+def _half(weights, half, which):
+    """The first (0) or second (1) half of a batch's patch weights; None stays None."""
+    if weights is None:
+        return None
+    return weights[:half] if which == 0 else weights[half:]

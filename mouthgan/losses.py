@@ -15,9 +15,18 @@ def batch_mean(per_example):
     return tf.nn.compute_average_loss(per_example)
 
 
-def patch_mse(scores, target):
+def patch_mean(values, weights=None):
+    """This replica's share of the batch mean of each example's mean over its patch map,
+    or (``weights``, 1 or 0 a patch) over the patches that count."""
+    if weights is None:
+        return batch_mean(tf.reduce_mean(values, axis=[1, 2, 3]))
+    counted = tf.maximum(tf.reduce_sum(weights, axis=[1, 2, 3]), 1.0)
+    return batch_mean(tf.reduce_sum(values * weights, axis=[1, 2, 3]) / counted)
+
+
+def patch_mse(scores, target, weights=None):
     """D's and AM's adversarial loss: mean squared distance of the patch map to 1 / 0."""
-    return batch_mean(tf.reduce_mean(tf.square(scores - target), axis=[1, 2, 3]))
+    return patch_mean(tf.square(scores - target), weights)
 
 
 # The adversarial losses on D's patch map (``--gan-loss``). lsgan is the handout's MSE
@@ -27,33 +36,34 @@ def patch_mse(scores, target):
 # GAN's cross-entropy on logits, G maximising log D(fake).
 
 
-def d_patch_loss(kind, scores, real):
-    """D's loss on a batch of real (``real=True``) or fake patch maps."""
+def d_patch_loss(kind, scores, real, weights=None):
+    """D's loss on a batch of real (``real=True``) or fake patch maps; ``weights``: only
+    the patches that count (``patch_mean``)."""
     if kind == "lsgan":
-        return patch_mse(scores, 1.0 if real else 0.0)
+        return patch_mse(scores, 1.0 if real else 0.0, weights)
     if kind == "hinge":
         margin = tf.nn.relu(1.0 - scores) if real else tf.nn.relu(1.0 + scores)
-        return batch_mean(tf.reduce_mean(margin, axis=[1, 2, 3]))
+        return patch_mean(margin, weights)
     labels = tf.ones_like(scores) if real else tf.zeros_like(scores)
     entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=scores)
-    return batch_mean(tf.reduce_mean(entropy, axis=[1, 2, 3]))
+    return patch_mean(entropy, weights)
 
 
-def g_patch_loss(kind, scores):
+def g_patch_loss(kind, scores, weights=None):
     """G's adversarial loss: D's verdict on its fakes, toward "real"."""
     if kind == "lsgan":
-        return patch_mse(scores, 1.0)
+        return patch_mse(scores, 1.0, weights)
     if kind == "hinge":
-        return batch_mean(-tf.reduce_mean(scores, axis=[1, 2, 3]))
-    return d_patch_loss("nonsaturating", scores, real=True)
+        return patch_mean(-scores, weights)
+    return d_patch_loss("nonsaturating", scores, True, weights)
 
 
-def patch_accuracy(scores, target, kind="lsgan"):
+def patch_accuracy(scores, target, kind="lsgan", weights=None):
     """The share of patches D classifies right: "real" above 0.5 for lsgan's targets
     1 / 0, above 0 for the losses on logits or margins."""
     threshold = 0.5 if kind == "lsgan" else 0.0
     right = tf.cast((scores > threshold) == (target > 0.5), tf.float32)
-    return batch_mean(tf.reduce_mean(right, axis=[1, 2, 3]))
+    return patch_mean(right, weights)
 
 
 def pixel_weights(hole, hole_weight):

@@ -133,6 +133,12 @@ def test_a_d_that_judges_pasted_fakes_steers_g_only_inside_the_hole(tiny_data):
     inside = hole.numpy() > 0.5
     assert inside.any() and gradient[inside].max() > 0
     assert gradient[~inside].max() == 0
+    # D's losses and accuracy count the patches on the hole or next to it: for the
+    # handout's box (rows 84-111, columns 44-83) on the 8x8 map, rows 4-7 x columns 1-6
+    seen = engine._patches_that_see(hole).numpy()[..., 0]
+    expected = np.zeros((8, 8))
+    expected[4:8, 1:7] = 1
+    assert all(np.array_equal(s, expected) for s in seen)
     # and a few steps train, D seeing the hole, G drawing it
     for _ in range(2):
         logs = engine.update(real, white, hole)
