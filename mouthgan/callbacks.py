@@ -176,12 +176,33 @@ class StopOnRequest(keras.callbacks.Callback):
 
 
 def truncate_history(path, step):
-    """Drop the rows of steps after ``step``: a resumed run takes them again."""
+    """Keep the rows of steps 1..``step`` of history.csv: a resumed run takes the later
+    steps again. The checkpoint is the truth: a damaged file (a bad header, rows that
+    are no step's numbers, a step twice) keeps the readable rows of the checkpoint's
+    steps under the right header, and one line says what was dropped; the lost steps'
+    losses stay lost (the loss plot leaves a gap)."""
     if not path.exists():
         return
-    lines = path.read_text().splitlines(keepends=True)
-    kept = lines[:1] + [line for line in lines[1:] if int(float(line.split(",")[0])) <= step]
+    lines = path.read_text(errors="replace").splitlines()
+    header = ",".join(HISTORY_COLUMNS)
+    rows, unreadable = {}, 0
+    for line in lines[1:] if lines and lines[0] == header else lines:
+        fields = line.split(",")
+        try:
+            row_step = int(fields[0])
+            [float(v) for v in fields[1:] if v != "NA"]  # NA: a step not evaluated
+        except ValueError:
+            unreadable += 1
+            continue
+        if len(fields) != len(HISTORY_COLUMNS) or row_step in rows:
+            unreadable += 1
+        elif row_step <= step:
+            rows[row_step] = line
+    damaged = unreadable or not lines or lines[0] != header
+    if damaged:
+        print(f"note: {path}: damaged ({unreadable} unreadable rows"
+              f"{'' if lines and lines[0] == header else ', no header'}); kept the "
+              f"{len(rows)} readable rows of steps 1-{step}")
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(kept))
+    tmp.write_text("".join(f"{line}\n" for line in [header] + [rows[k] for k in sorted(rows)]))
     os.replace(tmp, path)
-

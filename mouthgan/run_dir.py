@@ -14,11 +14,13 @@ LOCK_FILE = ".lock"
 RESTORATION = "mouth-restoration"  # config.json's "kind"; files without one are this
 
 
-def make_run_dir(run_dir=None, runs_root="runs", point_latest=True):
+def make_run_dir(run_dir=None, runs_root="runs", point_latest=True, preset=None):
     """Create the folder of a new run (default ``runs/<timestamp>``) and, for a run kept
-    in a ``runs`` folder, point ``runs/latest`` at it; ``point_latest=False`` for runs
-    that are not mouth restorations (the DCGAN example), so ``latest`` stays a model the
-    export can use. Refuses a folder that holds a run or that another process writes."""
+    in a ``runs`` folder, point ``runs/latest`` at it, and ``runs/latest-<preset>`` when
+    a preset is named (``restore.py`` takes ``runs/latest-photo`` first);
+    ``point_latest=False`` for runs that are not mouth restorations (the DCGAN example),
+    so ``latest`` stays a model the export can use. Refuses a folder that holds a run or
+    that another process writes."""
     from mouthgan.checkpoints import holds_checkpoint
 
     if not run_dir:
@@ -38,16 +40,18 @@ def make_run_dir(run_dir=None, runs_root="runs", point_latest=True):
         raise MouthganError(f"{run_dir}: cannot create the run folder ({exc.strerror})")
     if point_latest:
         _point_latest(run_dir)
+        if preset:
+            _point_latest(run_dir, f"latest-{preset}")
     return run_dir
 
 
-def _point_latest(run_dir):
-    """runs/latest -> the newest run (a relative symlink, swapped atomically). Only for
+def _point_latest(run_dir, name="latest"):
+    """runs/<name> -> the newest run (a relative symlink, swapped atomically). Only for
     runs kept in a ``runs`` folder: a run elsewhere gets no surprise sibling."""
     if run_dir.parent.name != "runs":
         return
-    latest = run_dir.parent / "latest"
-    tmp = run_dir.parent / ".latest.tmp"
+    latest = run_dir.parent / name
+    tmp = run_dir.parent / f".{name}.tmp"
     try:
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()

@@ -34,7 +34,8 @@ def main(argv=None):
                         help="photos (JPEG, PNG, BMP; colour or gray; any size) or folders "
                              "of them")
     parser.add_argument("--model", action="append", metavar="MODEL",
-                        help="a generator .keras file or a run directory (default: "
+                        help="a generator .keras file or a run directory (default: the "
+                             "newest run of the photo recipe, runs/latest-photo, else "
                              "runs/latest); given more than once, the mean of their "
                              "predictions (an ensemble, e.g. runs of other seeds)")
     parser.add_argument("--out", default="restored", help="the folder to write into")
@@ -44,7 +45,12 @@ def main(argv=None):
                         help="average each restoration with that of the mirrored face "
                              "(default: as the model's run was evaluated)")
     args = parser.parse_args(argv)
-    args.model = args.model or ["runs/latest"]
+    if not args.model:
+        # Photos are judged by eye: the recipe trained for realism first, where there is one.
+        photo_run = Path("runs/latest-photo")
+        args.model = [str(photo_run if photo_run.exists() else Path("runs/latest"))]
+        print(f"model: {args.model[0]}" + ("" if photo_run.exists() else
+              " (no run of --preset photo, the recipe for photos, in runs/)"))
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MouthganError(f"{out}: exists and is not a folder; give --out a folder")

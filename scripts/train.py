@@ -92,7 +92,7 @@ def main(argv=None):
     if run_dir is None and not writes_run_folder(config):
         run_dir = Path(config.run_dir)  # the chief makes it; this worker writes nothing
     if run_dir is None:
-        run_dir = make_run_dir(config.run_dir or None)
+        run_dir = make_run_dir(config.run_dir or None, preset=config.preset)
         config = dataclasses.replace(config, run_dir=str(run_dir))
 
     print(f"Run directory: {run_dir}")

@@ -815,3 +815,49 @@ def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_pa
     assert result["steps"] == budget["steps"]
     assert result["engine"].generator.get_layer("enc5_conv").filters == 32
     assert json.loads((run_dir / "config.json").read_text())["time_budget"] == budget
+
+
+def test_restore_takes_the_newest_run_of_the_photo_recipe_first(tmp_path):
+    from mouthgan.run_dir import photo_model
+
+    runs = tmp_path / "runs"
+    make_run_dir(runs / "a", preset="photo")
+    make_run_dir(runs / "b", preset="strong-baseline")
+    assert (runs / "latest").resolve() == (runs / "b").resolve()
+    assert (runs / "latest-strong-baseline").resolve() == (runs / "b").resolve()
+    model, note = photo_model(runs)
+    assert model.resolve() == (runs / "a").resolve() and "photo" in note
+    (runs / "latest-photo").unlink()
+    model, note = photo_model(runs)
+    assert model.resolve() == (runs / "b").resolve() and "no run of --preset photo" in note
+
+
+def test_a_damaged_history_keeps_its_readable_rows_of_the_checkpoints_steps(tmp_path, capsys):
+    from mouthgan.callbacks import truncate_history
+    from mouthgan.plots import HISTORY_COLUMNS
+
+    header = ",".join(HISTORY_COLUMNS)
+    row = lambda step: f"{step},0.5,0.75,2.0,0.3,0.02,NA,NA"  # noqa: E731
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join([header, row(1), row(2), "garbage", row(2), row(3),
+                               "4,0.5,0.7", row(5), row(6)]) + "\n")
+    truncate_history(path, 5)
+    assert path.read_text().splitlines() == [header, row(1), row(2), row(3), row(5)]
+    said = capsys.readouterr().out
+    assert f"{path}: damaged (3 unreadable rows); kept the 4 readable rows of steps 1-5" in said
+    # an intact file is cut without a word
+    truncate_history(path, 3)
+    assert path.read_text().splitlines() == [header, row(1), row(2), row(3)]
+    assert capsys.readouterr().out == ""
+
+
+def test_a_run_resumes_over_a_history_that_is_not_csv(tiny_data, tmp_path):
+    run_dir = make_run_dir(tmp_path / "run")
+    config = tiny_config(tiny_data, steps=4, checkpoint_every=2)
+    train(config, load_dataset(tiny_data), run_dir, verbose=0)
+    (run_dir / "history.csv").write_text("garbage")
+    result = train(replace(read_config(run_dir), steps=6), load_dataset(tiny_data), run_dir,
+                   resume=True, verbose=0)
+    assert result["steps"] == 6
+    steps = [line.split(",")[0] for line in (run_dir / "history.csv").read_text().splitlines()]
+    assert steps == ["epoch", "5", "6"] and (run_dir / "loss.png").is_file()
