@@ -61,6 +61,16 @@ def _point_latest(run_dir, name="latest"):
         pass  # no symlinks on this filesystem: runs/latest is a convenience only
 
 
+def photo_model(runs_root="runs"):
+    """The run ``restore.py`` uses unless told: photos are judged by eye, so the newest
+    run of the recipe trained for realism first (``runs/latest-photo``), else the newest
+    run. Returns (path, a note to print beside it)."""
+    photo = Path(runs_root) / "latest-photo"
+    if photo.exists():
+        return photo, " (the newest run of --preset photo)"
+    return Path(runs_root) / "latest", " (no run of --preset photo, the recipe for photos)"
+
+
 def writes_run_folder(config):
     """Whether this process writes the run folder: always, but in multi-worker training,
     where only the chief does: the task "chief" of ``TF_CONFIG``, else worker 0 (the

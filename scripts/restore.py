@@ -46,11 +46,11 @@ def main(argv=None):
                              "(default: as the model's run was evaluated)")
     args = parser.parse_args(argv)
     if not args.model:
-        # Photos are judged by eye: the recipe trained for realism first, where there is one.
-        photo_run = Path("runs/latest-photo")
-        args.model = [str(photo_run if photo_run.exists() else Path("runs/latest"))]
-        print(f"model: {args.model[0]}" + ("" if photo_run.exists() else
-              " (no run of --preset photo, the recipe for photos, in runs/)"))
+        from mouthgan.run_dir import photo_model
+
+        model, note = photo_model()
+        args.model = [str(model)]
+        print(f"model: {model}{note}")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MouthganError(f"{out}: exists and is not a folder; give --out a folder")
