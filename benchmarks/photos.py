@@ -12,8 +12,8 @@ the real face; (c) the real face placed and mapped back the same way, unrestored
 the two resamplings alone cost; and the time per photo. Pixel values 0..1.
 
 ``--picture PHOTO OUT.png`` also paints the handout's box over the mouth of a real photo
-(where the framing puts it), restores it, and writes [photo, painted, restored] cropped
-to the face: the README's picture, from a public-domain photo (NASA's portrait of Eileen
+(where the framing puts it), restores it, and writes [photo, painted, restored by each
+``--model``] cropped to the face: the README's picture, from a public-domain photo (NASA's portrait of Eileen
 Collins, which scikit-image ships as ``skimage/data/astronaut.png``).
 """
 
@@ -78,8 +78,8 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto"):
     return np.array(rows), np.array(times), missed
 
 
-def picture(model, photo, out):
-    """[photo, painted, restored], cropped around the face, as one PNG."""
+def picture(models, photo, out):
+    """[photo, painted, restored by each model], cropped around the face, as one PNG."""
     import tempfile
 
     import cv2
@@ -95,28 +95,32 @@ def picture(model, photo, out):
     to_photo = cv2.invertAffineTransform(face.to_frame)
     painted = rgb.copy()
     painted[cv2.warpAffine(box, to_photo, rgb.shape[1::-1], flags=cv2.INTER_NEAREST) > 0] = 255
+    results = []
     with tempfile.TemporaryDirectory() as folder:
         painted_file = Path(folder) / "painted.png"
         Image.fromarray(painted).save(painted_file)
-        result = restore_photo(painted_file, detector, load_generator(model), "white",
-                               run_flip_average(model))
+        for model in models:
+            results.append(restore_photo(painted_file, detector, load_generator(model),
+                                         "white", run_flip_average(model)))
     # The crop: the frame's square, 1.3 times larger, in the photo.
     corners = np.array([[0, 0, 1], [128, 0, 1], [0, 128, 1], [128, 128, 1]], np.float64)
     xs, ys = (corners @ to_photo.T).T
     cx, cy, half = xs.mean(), ys.mean(), 0.65 * (xs.max() - xs.min())
     top, left = max(0, int(cy - half)), max(0, int(cx - half))
     bottom, right = int(cy + half), int(cx + half)
-    restored = result.restored if result.colour else np.stack([result.restored] * 3, -1)
-    panels = [image[top:bottom, left:right] for image in (rgb, painted, restored)]
+    restored = [r.restored if r.colour else np.stack([r.restored] * 3, -1) for r in results]
+    panels = [image[top:bottom, left:right] for image in (rgb, painted, *restored)]
     gap = np.full((panels[0].shape[0], 6, 3), 255, np.uint8)
-    strip = np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
+    strip = np.concatenate([part for panel in panels for part in (gap, panel)][1:], axis=1)
     Image.fromarray(strip).save(out)
     print(f"{out}: {strip.shape[1]}x{strip.shape[0]}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="runs/latest")
+    parser.add_argument("--model", action="append", help="a run or .keras file (default "
+                        "runs/latest); more than once: --picture shows each, the table "
+                        "measures the first")
     parser.add_argument("--faces", type=int, default=60, help="placed faces (0: none)")
     parser.add_argument("--seed", type=int, default=0, help="draws the placements")
     parser.add_argument("--data", default="NLP_data")
@@ -124,18 +128,19 @@ def main():
     parser.add_argument("--picture", nargs=2, metavar=("PHOTO", "OUT"),
                         help="also write the README's picture of PHOTO restored")
     args = parser.parse_args()
+    models = args.model or ["runs/latest"]
     cli.import_tensorflow()
     if args.picture:
-        picture(args.model, *args.picture)
+        picture(models, *args.picture)
     if not args.faces:
         return
-    rows, times, missed = measure(args.model, args.faces, args.data, args.seed)
+    rows, times, missed = measure(models[0], args.faces, args.data, args.seed)
     found = len(rows)
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
     machine = (f"oneDNN limited to {isa}" if isa else "oneDNN unrestricted") + \
         f", {os.cpu_count()} cores"
     text = "\n".join([
-        f"{found} of {args.faces} placed faces found (model `{args.model}`). RMSE over "
+        f"{found} of {args.faces} placed faces found (model `{models[0]}`). RMSE over "
         "the handout's box in the face's own frame, 0..1, mean over the faces found:",
         "",
         "| path | RMSE vs the real mouth |",

@@ -139,6 +139,9 @@ def main():
     parser.add_argument("--dry-run", action="store_true", help="list what would be trained")
     parser.add_argument("--picture", type=Path, help="draw the perception-distortion "
                         "plane into this PNG")
+    parser.add_argument("--faces", type=Path, help="draw six Validation faces side by side "
+                        "into this PNG: white, each preset's seed-0 restoration, real (CelebA "
+                        "faces, whose terms allow no redistribution: for your own eyes)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args()
     if not (ROOT / "NLP_data" / "Training").exists():
@@ -195,6 +198,16 @@ def main():
         "detector finds on its real face (else 8..120 in both directions).")
     if args.picture:
         picture(points, args.picture)
+    if args.faces:
+        from mouthgan.plots import comparison_grid
+
+        shown = np.linspace(0, len(real) - 1, 6).astype(int)
+        columns = [("white", white[shown] / 255.0)]
+        columns += [(exp.name, restorations(dirs[:1], white[shown], holes[shown]) / 255.0)
+                    for exp, dirs in trained.items() if exp in experiments and dirs]
+        columns.append(("real", real[shown] / 255.0))
+        comparison_grid(columns, args.faces, "Validation faces, seed 0")
+        print(f"{args.faces}: written")
     if args.write:
         write_section("realism.py", "Realism as face networks see it "
                       "(`benchmarks/realism.py`)", text)

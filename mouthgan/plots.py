@@ -97,6 +97,15 @@ def sample_grid(pasted01, raw01, real_uint8, white_uint8, out_path, title=None):
                        column_titles=[label for _, label in columns])
 
 
+def comparison_grid(columns, out_path, title=None):
+    """The same faces side by side, one column per (label, 0..1 images) pair: what
+    several restorers make of each face."""
+    rows = len(columns[0][1])
+    tiles = [images[i] for i in range(rows) for _, images in columns]
+    return _image_grid(tiles, len(columns), out_path, title, width=1.6 * len(columns),
+                       column_titles=[label for label, _ in columns])
+
+
 def sample_images(images01, out_path, title=None, columns=4):
     """A square-ish grid of generated images (the DCGAN example's samples)."""
     return _image_grid(list(images01), columns, out_path, title, width=1.5 * columns)
