@@ -48,6 +48,9 @@ LEVERS = [
                "128"),
     experiment("realism-best-full", "`best`, all its 5000 steps, no time budget",
                "--preset", "best", "--time-budget", "0"),
+    experiment("realism-best-l1-10", "`best`, L1 x10, no flip averaging, all 5000 steps "
+               "(the photo preset without its time budget)", "--preset", "best",
+               "--time-budget", "0", "--loss-weights", "1", "10", "--no-flip-average"),
 ]
 BLUR_SIGMAS = (1, 2, 4)
 
