@@ -12,7 +12,9 @@ from mouthgan.config import add_flags, config_from_args  # noqa: E402
 
 
 def test_every_experiment_has_a_unique_name_and_valid_flags():
-    experiments = quality.PRESETS + quality.LEVERS
+    import realism
+
+    experiments = quality.PRESETS + quality.LEVERS + realism.LEVERS
     names = [e.name for e in experiments]
     flags_of = {}
     for e in experiments:  # a name is one run folder: used twice, it trains the same thing
@@ -37,13 +39,21 @@ def test_every_experiment_has_a_unique_name_and_valid_flags():
         (40, 80, 160, 320, 320), 2500, 32, 500, 4e-4)
 
 
-def test_each_experiment_trains_into_its_own_folder(tmp_path, monkeypatch):
+def test_each_experiment_trains_into_its_own_folder(tmp_path, monkeypatch, capsys):
     import bench_runs
+    import realism
 
     monkeypatch.setattr(bench_runs, "RUNS", tmp_path)
-    planned = [bench_runs.ensure_run(e.name, e.flags, 1, dry_run=True)
-               for e in quality.PRESETS + quality.LEVERS]
+    # one of each name: `best` is a preset and a lever, the same run
+    experiments = list({e.name: e for e in quality.PRESETS + quality.LEVERS +
+                        realism.LEVERS}.values())
+    planned = [bench_runs.ensure_run(e.name, e.flags, 1, dry_run=True) for e in experiments]
     assert planned == [None] * len(planned)  # nothing trained in a dry run
+    assert not list(tmp_path.iterdir())  # and nothing written
+    said = capsys.readouterr().out.splitlines()
+    assert said == [f"would train: {' '.join(e.flags)} --seed 1 -> {tmp_path}/bench-{e.name}-seed1"
+                    for e in experiments]
+    assert len({line.rsplit(" ", 1)[-1] for line in said}) == len(experiments)
 
 
 def test_shift_rows_change_the_face_and_keep_the_handouts_hole(tiny_data):
