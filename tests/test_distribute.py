@@ -54,7 +54,19 @@ ONE_STEP_ON_REPLICAS = textwrap.dedent("""
                              for x, y in zip(a.weights, b.weights))
         diff["moved"] = max(float(np.abs(x - y.numpy()).max())
                             for x, y in zip(start, two.generator.weights))
+        # Adam's first moments after one step are (1 - beta_1) x the gradients: unlike
+        # the weights (about lr x sign), they keep the gradients' scale, so a loss
+        # averaged per replica instead of over the global batch shows here.
+        for name in ("g_optimizer", "d_optimizer"):
+            a, b = getattr(one, name)._momentums, getattr(two, name)._momentums
+            diff[name] = max(float(np.abs(x.numpy() - y.numpy()).max()) /
+                             max(float(np.abs(x.numpy()).max()), 1e-12) for x, y in zip(a, b))
         result[str(sync)] = diff
+    from mouthgan.batches import training_batches
+    batches = two_devices.distribute_datasets_from_function(
+        lambda context: training_batches(two.source, config, 0, context))
+    real = next(iter(batches))[0]
+    result["per_replica"] = [int(x.shape[0]) for x in two_devices.experimental_local_results(real)]
     print("RESULT " + json.dumps(result))
 """)
 
@@ -71,7 +83,10 @@ def test_two_replicas_take_the_step_of_one_device(tmp_path):
     line = next(l for l in result.stdout.splitlines() if l.startswith("RESULT "))
     diff = json.loads(line[len("RESULT "):])
     synced, unsynced = diff["True"], diff["False"]
+    assert diff["per_replica"] == [16, 16]  # each replica takes its half of the 32
     assert synced["moved"] > 1e-4  # a real step: the weights moved by Adam's ~lr
+    # the gradients, to their scale (relative to the largest first moment)
+    assert synced["g_optimizer"] < 1e-3 and synced["d_optimizer"] < 1e-3, synced
     # G, D and G's average equal to float rounding with synchronized BatchNorm...
     for name in ("generator", "discriminator", "ema_generator"):
         assert synced[name] < 5e-5, (name, synced)
