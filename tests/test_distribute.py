@@ -133,9 +133,11 @@ def free_ports(n):
     return ports
 
 
-def start_workers(data, run_dir, steps, ports, log_dir, attempt):
+def start_workers(workers, data, run_dir, steps, ports, log_dir, attempt):
+    """Start one worker a port, each appended to ``workers`` as it starts: a caller
+    that stops ``workers`` in a ``finally`` stops the first if the second fails to
+    start (it would wait for its peer for ever)."""
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    workers = []
     for index in range(len(ports)):
         env = {**python_env(), "TF_CONFIG": json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}})}
@@ -146,7 +148,6 @@ def start_workers(data, run_dir, steps, ports, log_dir, attempt):
              "--batch-size", "4", "--checkpoint-every", "10", "--eval-every", "50",
              "--sample-every", "50", "--quiet"],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
-    return workers
 
 
 def stop(processes):
@@ -160,8 +161,9 @@ def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
     from mouthgan.checkpoints import checkpoint_step
 
     run_dir, steps = tmp_path / "run", 30
-    workers = start_workers(tiny_data, run_dir, steps, free_ports(2), tmp_path, 1)
+    workers = []
     try:
+        start_workers(workers, tiny_data, run_dir, steps, free_ports(2), tmp_path, 1)
         deadline = time.time() + 300
         while checkpoint_step(run_dir) < 10 and time.time() < deadline:
             assert all(w.poll() is None for w in workers), \
@@ -175,8 +177,9 @@ def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
     assert not (run_dir / "summary.json").exists()
 
     # The same command again, on both workers: it resumes from the last checkpoint.
-    workers = start_workers(tiny_data, run_dir, steps, free_ports(2), tmp_path, 2)
+    workers = []
     try:
+        start_workers(workers, tiny_data, run_dir, steps, free_ports(2), tmp_path, 2)
         codes = [w.wait(timeout=600) for w in workers]
     finally:
         stop(workers)
