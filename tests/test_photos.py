@@ -116,9 +116,12 @@ def test_colour_photo_keeps_its_colour_outside_the_hole(real_data, model, detect
     result = photos.restore_photo(path, detector, load_generator(model), "auto", True)
     assert result.colour and result.restored.shape == rgb.shape
     changed = (result.restored != rgb).any(-1)
-    assert changed.any() and np.array_equal(result.restored[~changed], rgb[~changed])
-    # The hole takes the skin's colour from around it, not the paint's white or gray.
     hole = in_photo(BOX, to_photo, gray.shape)
+    # Every pixel that changed lies in the painted hole or in the few pixels of its
+    # blended edge (the box is enlarged 2x here); most of the hole changed.
+    assert changed.any() and not (changed & ~_grown(hole, 6)).any()
+    assert changed[hole].mean() > 0.9
+    # The hole takes the skin's colour from around it, not the paint's white or gray.
     red, blue = result.restored[hole][:, 0].astype(float), result.restored[hole][:, 2]
     assert np.mean(red - blue) > 20
 
