@@ -49,49 +49,30 @@ class Settings:
         return cls(**cleaned)
 
 
+# The groups of ``--help`` (and of TrainConfig's fields, in this order).
+FLAG_GROUPS = {
+    "data": ("data", "input"),
+    "model": ("generator_filters", "discriminator_filters", "norm", "dropout",
+              "global_context", "literal_upsampling", "d_sees"),
+    "loss": ("loss_weights", "reconstruction", "hole_weight", "gan_loss"),
+    "augmentation": ("flip", "shift", "rotate", "zoom", "jitter", "erase", "mixup"),
+    "training": ("preset", "steps", "batch_size", "time_budget", "seed", "lr", "lr_decay",
+                 "weight_decay", "beta_1", "d_steps", "d_batch", "fakes", "engine", "ema"),
+    "devices": ("precision", "distribute", "devices", "sync_batchnorm"),
+    "evaluation and output": ("run_dir", "flip_average", "sample_every", "eval_every",
+                              "checkpoint_every"),
+}
+
+
 @dataclass
 class TrainConfig(Settings):
-    preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
-                     "| photo (best's network, realism first: what restore.py takes); "
-                     "other flags override them")
+    # data
     data: str = _f("NLP_data", "data folder in the handout's layout (built if absent)")
-    run_dir: str = _f("", "where the run is written (default runs/<timestamp>)")
-    steps: int = _f(3000, "training steps; each draws batch-size random pairs "
-                    "(the handout's 'Epoch: 3000')")
-    batch_size: int = _f(32, "pairs per step")
-    time_budget: float = _f(0.0, "minutes the run may take on this machine: the steps are "
-                            "cut to what fits, from a step timed when the run starts "
-                            "(0 = no budget; best sets 30)")
-    seed: int = _f(0, "seed for weights, batches and flips: same seed, same run")
-    loss_weights: tuple = _f((1.0, 100.0), "AM loss weights [adversarial MSE, L1]; "
-                             "the handout's literal setting is 1 1", nargs=2, type=float)
-    gan_loss: str = _f("lsgan", "the adversarial loss on D's patch map: lsgan (the handout's "
-                       "MSE toward 1 / 0), hinge (SAGAN's margins) or nonsaturating (the "
-                       "original GAN's cross-entropy on logits)",
-                       choices=("lsgan", "hinge", "nonsaturating"))
-    d_sees: str = _f("output", "what D judges of a fake: output (G's whole output, the "
-                     "handout) or pasted (G's output in the hole, the real face around it, "
-                     "as the restorer delivers it: D can only judge the mouth)",
-                     choices=("output", "pasted"))
-    d_steps: int = _f(1, "D updates (on real, then fake pairs) per step")
-    d_batch: str = _f("separate", "separate: D learns on the real pairs, then on the fake "
-                      "pairs (the handout); mixed: on both in one batch, so BatchNorm's "
-                      "batch statistics cannot tell them apart", choices=("separate", "mixed"))
-    lr: float = _f(2e-4, "Adam learning rate, G and D (the handout's 0.0002)")
-    lr_decay: str = _f("none", "none: constant learning rate; linear: pix2pix's schedule, "
-                       "constant for the first half, then linearly to 0",
-                       choices=("none", "linear"))
-    weight_decay: float = _f(0.0, "decoupled weight decay of G's kernels per step, as a "
-                             "fraction of the learning rate (AdamW's); 0 = off")
-    beta_1: float = _f(0.5, "Adam beta_1; 0.5 as in DCGAN/pix2pix, 0.9 makes GANs oscillate")
-    fakes: str = _f("predict", "the fakes D learns from: predict (a pass of G of their own, "
-                    "in inference mode: the handout's G.predict) or shared (G's training "
-                    "pass, the one G then learns from, detached: pix2pix's own order, one "
-                    "forward pass of G fewer a step)", choices=("predict", "shared"))
-    engine: str = _f("fused", "fused: one compiled D+G step; handout: G.predict + "
-                     "train_on_batch, literally", choices=("fused", "handout"))
-    flip: bool = _f(False, "random horizontal flips of the training pairs (on in the "
-                    "strong-baseline and best presets)")
+    input: str = _f("auto", "training faces held in memory, or streamed from their files "
+                    "(read and decoded per batch: memory does not grow with their number); "
+                    "auto: in memory while they take at most 1 GiB (~10k faces)",
+                    choices=("auto", "memory", "stream"))
+    # model
     generator_filters: tuple = _f((4, 8, 16, 32, 32), "generator encoder widths, one per "
                                   "level (the decoder mirrors them)", nargs="+", type=int)
     discriminator_filters: tuple = _f((4, 8, 16, 32), "discriminator widths",
@@ -101,6 +82,74 @@ class TrainConfig(Settings):
     global_context: int = _f(0, "a fully connected layer over the generator's bottleneck "
                              "with this many channels per bottleneck pixel, joined to it: "
                              "every restored pixel then sees the whole face; 0 = off")
+    literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
+                                  "pairs instead of the equivalent UpSampleConv2D, which trains about twice "
+                                  "as fast")
+    d_sees: str = _f("output", "what D judges of a fake: output (G's whole output, the "
+                     "handout) or pasted (G's output in the hole, the real face around it, "
+                     "as the restorer delivers it: D can only judge the mouth)",
+                     choices=("output", "pasted"))
+    # loss
+    loss_weights: tuple = _f((1.0, 100.0), "AM loss weights [adversarial MSE, L1]; "
+                             "the handout's literal setting is 1 1", nargs=2, type=float)
+    reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "
+                             "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"))
+    hole_weight: float = _f(1.0, "weight of the reconstruction loss inside the white hole "
+                            "relative to outside (1 = uniform, the handout); the export "
+                            "pastes the hole only, so the rest matters less")
+    gan_loss: str = _f("lsgan", "the adversarial loss on D's patch map: lsgan (the handout's "
+                       "MSE toward 1 / 0), hinge (SAGAN's margins) or nonsaturating (the "
+                       "original GAN's cross-entropy on logits)",
+                       choices=("lsgan", "hinge", "nonsaturating"))
+    # augmentation
+    flip: bool = _f(False, "random horizontal flips of the training pairs (on in the "
+                    "strong-baseline and best presets)")
+    shift: int = _f(0, "move each training face by up to N whole pixels in each direction "
+                    "(mirrored edges) under its hole, which is painted white again: new "
+                    "mouth positions for the 700 faces; 0 = off")
+    rotate: float = _f(0.0, "turn each training face by up to this many degrees either way "
+                       "under its hole (with --shift and --zoom: one warp); 0 = off")
+    zoom: float = _f(0.0, "scale each training face by a factor within 1 +- this fraction "
+                     "(e.g. 0.05) under its hole; 0 = off")
+    jitter: float = _f(0.0, "random brightness and contrast of each training face, up to "
+                       "this fraction (e.g. 0.1), the hole painted white again; 0 = off")
+    erase: int = _f(0, "paint a white rectangle of up to N x N pixels at a random place "
+                    "in each training input (the target keeps the face): G also practises "
+                    "filling in other parts of faces; 0 = off")
+    mixup: float = _f(0.0, "blend each training face with another (weights drawn from "
+                      "Beta(a, a), a = this value, e.g. 0.2), both holes painted white: "
+                      "mixup for inpainting; 0 = off")
+    # training
+    preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
+                     "| photo (best's network, realism first: what restore.py takes); "
+                     "other flags override them")
+    steps: int = _f(3000, "training steps; each draws batch-size random pairs "
+                    "(the handout's 'Epoch: 3000')")
+    batch_size: int = _f(32, "pairs per step")
+    time_budget: float = _f(0.0, "minutes the run may take on this machine: the steps are "
+                            "cut to what fits, from a step timed when the run starts "
+                            "(0 = no budget; best sets 30)")
+    seed: int = _f(0, "seed for weights, batches and flips: same seed, same run")
+    lr: float = _f(2e-4, "Adam learning rate, G and D (the handout's 0.0002)")
+    lr_decay: str = _f("none", "none: constant learning rate; linear: pix2pix's schedule, "
+                       "constant for the first half, then linearly to 0",
+                       choices=("none", "linear"))
+    weight_decay: float = _f(0.0, "decoupled weight decay of G's kernels per step, as a "
+                             "fraction of the learning rate (AdamW's); 0 = off")
+    beta_1: float = _f(0.5, "Adam beta_1; 0.5 as in DCGAN/pix2pix, 0.9 makes GANs oscillate")
+    d_steps: int = _f(1, "D updates (on real, then fake pairs) per step")
+    d_batch: str = _f("separate", "separate: D learns on the real pairs, then on the fake "
+                      "pairs (the handout); mixed: on both in one batch, so BatchNorm's "
+                      "batch statistics cannot tell them apart", choices=("separate", "mixed"))
+    fakes: str = _f("predict", "the fakes D learns from: predict (a pass of G of their own, "
+                    "in inference mode: the handout's G.predict) or shared (G's training "
+                    "pass, the one G then learns from, detached: pix2pix's own order, one "
+                    "forward pass of G fewer a step)", choices=("predict", "shared"))
+    engine: str = _f("fused", "fused: one compiled D+G step; handout: G.predict + "
+                     "train_on_batch, literally", choices=("fused", "handout"))
+    ema: float = _f(0.0, "keep an exponential moving average of G's weights with this decay "
+                    "per step (e.g. 0.999) and evaluate and save it; 0 = off")
+    # devices
     precision: str = _f("float32", "the generator's arithmetic: float32; mixed_bfloat16 "
                         "(bfloat16 compute, float32 weights and output layer; 1.3-2x faster "
                         "for a wide G on CPUs with AMX, no gain for the handout's thin one); "
@@ -120,35 +169,8 @@ class TrainConfig(Settings):
     sync_batchnorm: bool = _f(True, "under a strategy, BatchNormalization takes its "
                               "statistics over the global batch, so that N replicas x B/N "
                               "take the step 1 device x B takes")
-    input: str = _f("auto", "training faces held in memory, or streamed from their files "
-                    "(read and decoded per batch: memory does not grow with their number); "
-                    "auto: in memory while they take at most 1 GiB (~10k faces)",
-                    choices=("auto", "memory", "stream"))
-    literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
-                                  "pairs instead of the equivalent UpSampleConv2D, which trains about twice "
-                                  "as fast")
-    reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "
-                             "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"))
-    hole_weight: float = _f(1.0, "weight of the reconstruction loss inside the white hole "
-                            "relative to outside (1 = uniform, the handout); the export "
-                            "pastes the hole only, so the rest matters less")
-    ema: float = _f(0.0, "keep an exponential moving average of G's weights with this decay "
-                    "per step (e.g. 0.999) and evaluate and save it; 0 = off")
-    shift: int = _f(0, "move each training face by up to N whole pixels in each direction "
-                    "(mirrored edges) under its hole, which is painted white again: new "
-                    "mouth positions for the 700 faces; 0 = off")
-    rotate: float = _f(0.0, "turn each training face by up to this many degrees either way "
-                       "under its hole (with --shift and --zoom: one warp); 0 = off")
-    zoom: float = _f(0.0, "scale each training face by a factor within 1 +- this fraction "
-                     "(e.g. 0.05) under its hole; 0 = off")
-    jitter: float = _f(0.0, "random brightness and contrast of each training face, up to "
-                       "this fraction (e.g. 0.1), the hole painted white again; 0 = off")
-    erase: int = _f(0, "paint a white rectangle of up to N x N pixels at a random place "
-                    "in each training input (the target keeps the face): G also practises "
-                    "filling in other parts of faces; 0 = off")
-    mixup: float = _f(0.0, "blend each training face with another (weights drawn from "
-                      "Beta(a, a), a = this value, e.g. 0.2), both holes painted white: "
-                      "mixup for inpainting; 0 = off")
+    # evaluation and output
+    run_dir: str = _f("", "where the run is written (default runs/<timestamp>)")
     flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "
                             "and the mirrored restoration of its mirror image")
     sample_every: int = _f(500, "write a [restored, raw output, real, white] grid every N "
@@ -291,23 +313,31 @@ def resolve(preset="strong-baseline", **overrides):
 
 
 def add_flags(parser, config_class=None, skip=()):
-    """One ``--flag`` per config field; unset flags parse to None (preset decides)."""
-    for f in dataclasses.fields(config_class or TrainConfig):
+    """One ``--flag`` per config field; unset flags parse to None (preset decides).
+    TrainConfig's flags come in the groups of ``FLAG_GROUPS``."""
+    config_class = config_class or TrainConfig
+    group_of = {}
+    if config_class is TrainConfig:
+        for title, names in FLAG_GROUPS.items():
+            group = parser.add_argument_group(title)
+            group_of.update({name: group for name in names})
+    for f in dataclasses.fields(config_class):
         if f.name in skip:
             continue
+        target = group_of.get(f.name, parser)
         flag = "--" + f.name.replace("_", "-")
         meta = dict(f.metadata)
         help_text = meta.pop("help")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+            target.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)
             continue
         meta.setdefault("type", type(default))
         shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
         if shown != "":  # an empty default (run_dir) is explained by the help text itself
             help_text = f"{help_text} (default: {shown})"
-        parser.add_argument(flag, default=None, help=help_text, **meta)
+        target.add_argument(flag, default=None, help=help_text, **meta)
     return parser
 
 

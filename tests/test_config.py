@@ -106,3 +106,24 @@ def test_cpu_has_amx_reads_the_cpu_flags(monkeypatch, tmp_path):
     assert not config.cpu_has_amx()
     monkeypatch.setattr(config, "Path", lambda _: tmp_path / "absent")
     assert not config.cpu_has_amx()
+
+
+def test_help_and_the_config_fields_come_in_the_same_groups(capsys):
+    import argparse
+    import dataclasses
+
+    from mouthgan.config import FLAG_GROUPS, TrainConfig, add_flags
+
+    grouped = [name for names in FLAG_GROUPS.values() for name in names]
+    assert grouped == [f.name for f in dataclasses.fields(TrainConfig)]  # each once, in order
+    parser = add_flags(argparse.ArgumentParser(prog="train.py"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    text = capsys.readouterr().out
+    headings = [line[:-1] for line in text.splitlines() if line.endswith(":") and
+                not line.startswith(" ")]
+    assert headings == ["options", *FLAG_GROUPS]
+    for title, names in FLAG_GROUPS.items():  # each flag under its own heading
+        section = text.split(f"\n{title}:\n")[1].split("\n\n")[0]
+        for name in names:
+            assert f"--{name.replace('_', '-')}" in section, (title, name)
