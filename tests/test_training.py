@@ -720,34 +720,34 @@ def test_time_budget_stops_at_its_deadline_when_steps_slow_down(tiny_data, tmp_p
 
 def test_time_budget_trains_more_steps_where_they_ran_faster_than_probed(tiny_data, tmp_path,
                                                                          monkeypatch, capsys):
+    import itertools
+
     import mouthgan.budget
     from mouthgan.checkpoints import checkpoint_step
 
-    # A probe that saw steps three times slower than the run's, as one taken in a VM's
-    # slow spell does: the plan leaves minutes over, and they train more steps.
-    measure = mouthgan.budget.probe
-
-    def slow_probe(*args):
-        warmup, step_seconds, eval_seconds = measure(*args)
-        return warmup, 3 * step_seconds, eval_seconds
-
-    monkeypatch.setattr(mouthgan.budget, "probe", slow_probe)
-    run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=1_000_000, minutes=0.3,
+    # A probe that measured 1 s a step, taken in a VM's slow spell, and a budget clock
+    # under the test's control: each reading 0.02 s after the last, so a step of the
+    # run (two readings) takes 0.02 s. Whatever the machine's load, the plan leaves
+    # nearly all of its 18 s over, and they train the rest of the steps asked.
+    ticks = itertools.count()
+    monkeypatch.setattr(mouthgan.budget, "clock", lambda: 0.02 * next(ticks))
+    monkeypatch.setattr(mouthgan.budget, "probe", lambda *args: (0.5, 1.0, 0.1))
+    run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=60, minutes=0.3,
                                           eval_every=200, other_every=10_000)
     budget = saved["time_budget"]
+    # 0.9 x 18 s, less the probe's readings, the warm-up and two evaluations, at 1 s a
+    # step and an evaluation at the end: 15 steps
     planned, added = budget["steps_planned"], budget["steps_added"]
-    assert 0 < planned and added >= mouthgan.budget.MIN_TOP_UP * planned
+    assert (planned, added) == (15, 45) and "stopped_at_deadline" not in budget
     # the run is one of the steps it trained, recorded, checkpointed and scored as such
-    done = result["steps"]
-    assert done == budget["steps"] == saved["config"]["steps"]
-    assert done == planned + added or (budget.get("stopped_at_deadline")
-                                       and planned < done < planned + added)
-    assert checkpoint_step(run_dir) == done and (run_dir / "scores.json").is_file()
+    assert result["steps"] == budget["steps"] == saved["config"]["steps"] == 60
+    assert checkpoint_step(run_dir) == 60 and (run_dir / "scores.json").is_file()
     history = (run_dir / "history.csv").read_text().splitlines()
-    assert [int(line.split(",")[0]) for line in history[1:]] == list(range(1, done + 1))
+    assert [int(line.split(",")[0]) for line in history[1:]] == list(range(1, 61))
     said = [line for line in capsys.readouterr().out.splitlines() if "Time budget" in line]
-    assert said[1] == (f"Time budget 0.3 min: steps went faster than the probe measured; "
-                       f"{added} more fit, {planned + added} of 1000000 steps")
+    assert said == ["Time budget 0.3 min: a step takes 1.00 s here, so 15 of 60 steps",
+                    "Time budget 0.3 min: steps went faster than the probe measured; "
+                    "45 more fit, 60 of 60 steps"]
 
 
 def budgeted_run(tiny_data, tmp_path, steps, minutes, eval_every, other_every, **kw):
