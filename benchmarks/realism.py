@@ -46,6 +46,9 @@ LEVERS = [
     experiment("realism-best-l1-10", "`best`, L1 x10, no flip averaging, all 5000 steps "
                "(the photo preset without its time budget)", "--preset", "best",
                "--time-budget", "0", "--loss-weights", "1", "10", "--no-flip-average"),
+    experiment("realism-best-l1-10-wide-d", "the same, D 4x as wide", "--preset", "best",
+               "--time-budget", "0", "--loss-weights", "1", "10", "--no-flip-average",
+               "--discriminator-filters", "16", "32", "64", "128"),
 ]
 BLUR_SIGMAS = (1, 2, 4)
 
