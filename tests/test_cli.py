@@ -96,9 +96,28 @@ def test_tensorflow_start_up_notices_are_hidden_unless_asked_for(tiny_data, gray
     assert [l for l in loud.stderr.splitlines() if STARTUP_NOTICE.match(l)], loud.stderr
 
 
-def test_the_quiet_import_passes_other_lines_on(capfd):
+def test_the_quiet_import_passes_other_lines_on(tmp_path):
     from mouthgan import cli
 
+    # Stand-ins for TensorFlow and Keras that write to descriptor 2 at import, as the
+    # real ones' C++ does: a start-up notice, absl's note, and a warning a user must see.
+    for name in ("tensorflow", "keras"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(
+            "import os\n"
+            f"os.write(2, b'I0000 00:00:1796189123.5 4252 port.cc:153] {name} notice\\n')\n"
+            "os.write(2, b'WARNING: All log messages before absl::InitializeLog() is "
+            "called are written to STDERR\\n')\n"
+            f"os.write(2, b'W0000 00:00:1.0 4252 allocator.cc:1] {name} real warning\\n')\n")
+    code = "from mouthgan import cli\ncli.import_tensorflow()\nprint('imported')\n"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert result.returncode == 0 and result.stdout == "imported\n", result.stderr
+    assert sorted(result.stderr.splitlines()) == [
+        "W0000 00:00:1.0 4252 allocator.cc:1] keras real warning",
+        "W0000 00:00:1.0 4252 allocator.cc:1] tensorflow real warning"], result.stderr
     assert cli.STARTUP_NOTICE.match("I0000 00:00:1796189123.567230    4252 port.cc:153] x")
     assert cli.STARTUP_NOTICE.match("WARNING: All log messages before absl::InitializeLog() "
                                     "is called are written to STDERR")
