@@ -11,7 +11,6 @@ samples/, checkpoint/, generator.keras, discriminator.keras, scores.json, summar
 
 import argparse
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -44,7 +43,7 @@ def main(argv=None):
 
     from mouthgan.config import config_from_args
     from mouthgan.data import FilePairs, input_mode
-    from mouthgan.run_dir import make_run_dir, read_config, run_lock
+    from mouthgan.run_dir import make_run_dir, read_config, run_lock, writes_run_folder
 
     # Settings and data first: a mistake there is said before TensorFlow's seconds of
     # start-up.
@@ -53,9 +52,15 @@ def main(argv=None):
                             "every worker sees (shared storage across machines)")
     resume = args.resume or restarted_job(args)
     if resume:
-        with run_lock(resume) if Path(resume).is_dir() and not args.run_dir else nullcontext():
-            pass  # a run still training refuses here, before its data is read
         config = read_config(resume)
+        # A run still training refuses here, before its data is read. In a multi-worker
+        # job resumed with --resume on every worker, only the process that writes the
+        # run folder holds its lock: the others take part without writing.
+        workers = (args.distribute or config.distribute) == "multi-worker"
+        if Path(resume).is_dir() and not args.run_dir and (
+                not workers or writes_run_folder(config)):
+            with run_lock(resume):
+                pass
         changed = [f.name for f in dataclasses.fields(config)
                    if getattr(args, f.name) is not None and f.name not in RESUMABLE_FLAGS
                    and not (args.run_dir and same_setting(getattr(args, f.name),
@@ -84,7 +89,6 @@ def main(argv=None):
 
     cli.import_tensorflow()
     from mouthgan.checkpoints import holds_checkpoint
-    from mouthgan.run_dir import writes_run_folder
     from mouthgan.training import train
 
     if resume and not holds_checkpoint(resume):

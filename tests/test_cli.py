@@ -67,6 +67,39 @@ def test_a_second_writer_is_refused_and_a_killed_one_leaves_no_stale_lock(tiny_d
     assert (run_dir / "generator.keras").exists()
 
 
+def test_a_multi_worker_job_resumed_on_each_worker_locks_on_its_chief_only(tiny_data, tmp_path):
+    import json
+    import shutil
+
+    from mouthgan.checkpoints import FOLDER
+
+    run_dir = tmp_path / "run"
+    result = run("train.py", "--data", tiny_data, "--run-dir", run_dir, "--steps", "2",
+                 "--batch-size", "4", "--quiet")
+    assert result.returncode == 0, result.stderr
+    # A multi-worker run's folder (its checkpoint moved away: the workers stop before
+    # they start TensorFlow's collectives), its chief still writing it.
+    saved = json.loads((run_dir / "config.json").read_text())
+    saved["config"]["distribute"] = "multi-worker"
+    (run_dir / "config.json").write_text(json.dumps(saved))
+    shutil.rmtree(run_dir / FOLDER)
+    cluster = {"worker": ["localhost:1", "localhost:2"]}
+    holder = hold_run_lock(run_dir)
+    try:
+        said = {}
+        for index in (0, 1):
+            env = {**os.environ, "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}})}
+            said[index] = run("train.py", "--resume", run_dir, env=env)
+    finally:
+        holder.kill()
+        holder.communicate()
+    # the chief is refused as any second writer is; the other worker is not, and goes on
+    # to the next check
+    assert_one_line_error(said[0], f"another process (pid {holder.pid}) is writing this run")
+    assert_one_line_error(said[1], f"{run_dir}: no checkpoint to resume from")
+
+
 def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     import fcntl
 
