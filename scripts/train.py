@@ -52,15 +52,18 @@ def main(argv=None):
                             "every worker sees (shared storage across machines)")
     resume = args.resume or restarted_job(args)
     if resume:
-        config = read_config(resume)
-        # A run still training refuses here, before its data is read. In a multi-worker
-        # job resumed with --resume on every worker, only the process that writes the
-        # run folder holds its lock: the others take part without writing.
-        workers = (args.distribute or config.distribute) == "multi-worker"
-        if Path(resume).is_dir() and not args.run_dir and (
-                not workers or writes_run_folder(config)):
+        # A run still training (or still starting: no config.json yet) refuses here,
+        # before its data is read. In a multi-worker job resumed with --resume on every
+        # worker, only the process that writes the run folder holds its lock: the others
+        # take part without writing.
+        saved = (read_config(resume) if (Path(resume) / "config.json").is_file()
+                 else None)
+        other_worker = (saved is not None and not writes_run_folder(saved) and
+                        (args.distribute or saved.distribute) == "multi-worker")
+        if Path(resume).is_dir() and not args.run_dir and not other_worker:
             with run_lock(resume):
                 pass
+        config = saved or read_config(resume)
         changed = [f.name for f in dataclasses.fields(config)
                    if getattr(args, f.name) is not None and f.name not in RESUMABLE_FLAGS
                    and not (args.run_dir and same_setting(getattr(args, f.name),
