@@ -43,10 +43,11 @@ LEVERS = [
                "128"),
     experiment("realism-best-full", "`best`, all its 5000 steps, no time budget",
                "--preset", "best", "--time-budget", "0"),
-    experiment("realism-best-l1-10", "`best`, L1 x10, no flip averaging, all 5000 steps "
-               "(the photo preset without its time budget)", "--preset", "best",
+    experiment("realism-best-l1-10", "`best`, L1 x10, no flip averaging, all 5000 steps",
+               "--preset", "best",
                "--time-budget", "0", "--loss-weights", "1", "10", "--no-flip-average"),
-    experiment("realism-best-l1-10-wide-d", "the same, D 4x as wide", "--preset", "best",
+    experiment("realism-best-l1-10-wide-d", "the same, D 4x as wide (the photo preset "
+               "without its time budget)", "--preset", "best",
                "--time-budget", "0", "--loss-weights", "1", "10", "--no-flip-average",
                "--discriminator-filters", "16", "32", "64", "128"),
 ]

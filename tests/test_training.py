@@ -634,6 +634,7 @@ PRESET_SETTINGS = {
              "time_budget": 30.0, "weight_decay": 0.0, "eval_every": 1000},
     "photo": {"loss_weights": [1.0, 10.0], "flip": True, "hole_weight": 10.0,
               "flip_average": False, "generator_filters": [40, 80, 160, 320, 320],
+              "discriminator_filters": [16, 32, 64, 128],
               "steps": 5000, "batch_size": 16, "lr": 4e-4, "ema": 0.999, "jitter": 0.1,
               "time_budget": 30.0, "weight_decay": 0.0, "eval_every": 1000},
 }
@@ -645,12 +646,13 @@ def test_each_preset_builds_and_trains(tiny_data, tmp_path, preset):
 
     expected = PRESET_SETTINGS[preset]
     assert json.loads(to_json(resolve(preset))).items() >= expected.items()
-    # every preset keeps the handout's optimizer and discriminator; best takes batches
-    # of 16, for twice the steps on the same faces
+    # every preset keeps the handout's optimizer, and all but photo its discriminator; best
+    # and photo take batches of 16, for twice the steps on the same faces
     wide = preset in ("best", "photo")
     assert resolve(preset).batch_size == (16 if wide else 32)
     assert resolve(preset).beta_1 == 0.5
-    assert resolve(preset).discriminator_filters == (4, 8, 16, 32)
+    assert resolve(preset).discriminator_filters == ((16, 32, 64, 128) if preset == "photo"
+                                                     else (4, 8, 16, 32))
     # best: what this machine runs fastest, resolved when the run starts and recorded
     assert resolve(preset).precision == ("auto" if wide else "float32")
     precision = resolve_precision(resolve(preset).precision)
