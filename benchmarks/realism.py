@@ -191,7 +191,8 @@ def main():
             add(f"`{' '.join(exp.flags)}`, seeds {' / '.join(map(str, args.seeds))} as one",
                 restorations(dirs, white, holes), short=f"{exp.name} x{len(dirs)}")
 
-    text = "\n".join(lines) + (
+    command = " ".join(["python benchmarks/realism.py", *sys.argv[1:]])
+    text = f"`{command}`\n\n" + "\n".join(lines) + (
         "\n\nFFD: Fréchet distance between dlib's face-recognition embeddings of the "
         "restored faces and of the 700 training faces; identity: mean L2 distance of each "
         "restored face's embedding to its real face's; mouth LMD: mean distance of the 20 "
