@@ -162,6 +162,9 @@ def size_to_budget(config, dataset, strategy, notes=print):
         raise MouthganError(
             f"--time-budget {config.time_budget:g}: a step takes {step_seconds:.2f} s here "
             "and no step fits; give more minutes, or --time-budget 0 for no budget")
+    # Said as config.json records it (to the millisecond), so the two never disagree in
+    # their last digit.
+    step_seconds = measured["step_seconds"]
     said = f"Time budget {config.time_budget:g} min: a step takes {step_seconds:.2f} s here"
     if len(probes) > 1:
         first, dashed = probes[0], lambda widths: "-".join(map(str, widths))
