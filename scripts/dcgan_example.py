@@ -7,13 +7,11 @@
 
 import argparse
 import dataclasses
-import sys
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import MouthganError, cli  # noqa: E402
+from mouthgan import MouthganError, cli
 
 
 def main(argv=None):

@@ -9,12 +9,10 @@ every photo's face onto these positions.
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import cli  # noqa: E402
+from mouthgan import cli
 
 
 def main(argv=None):

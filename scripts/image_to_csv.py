@@ -6,12 +6,10 @@
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import MouthganError, cli  # noqa: E402
+from mouthgan import MouthganError, cli
 
 
 def main(argv=None):

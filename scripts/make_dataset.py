@@ -6,12 +6,8 @@ See docs/data.md for every step; the images are made here, never shipped.
 """
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mouthgan import cli  # noqa: E402  (sets quiet TensorFlow logging first)
+from mouthgan import cli  # sets quiet TensorFlow logging first
 
 
 def main(argv=None):

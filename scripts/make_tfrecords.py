@@ -10,12 +10,10 @@ a shuffle buffer (docs/training.md).
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import MouthganError, cli  # noqa: E402
+from mouthgan import MouthganError, cli
 
 
 def main(argv=None):

@@ -4,12 +4,8 @@
 """
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mouthgan import cli  # noqa: E402
+from mouthgan import cli
 
 
 def main(argv=None):

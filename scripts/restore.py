@@ -14,9 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import MouthganError, cli, signals  # noqa: E402
+from mouthgan import MouthganError, cli, signals
 
 HOLES = {
     "auto": "fill the painted-out (white) region over the mouth when there is one, else "

@@ -13,9 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mouthgan import MouthganError, cli  # noqa: E402
+from mouthgan import MouthganError, cli
 
 
 def main(argv=None):

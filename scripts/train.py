@@ -10,12 +10,9 @@ samples/, checkpoint/, generator.keras, discriminator.keras, scores.json, summar
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mouthgan import MouthganError, cli  # noqa: E402
+from mouthgan import MouthganError, cli
 
 # What may change when a run resumes: its length and rhythm, and where it runs.
 RESUMABLE_FLAGS = ("steps", "sample_every", "eval_every", "checkpoint_every", "distribute",
