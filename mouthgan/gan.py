@@ -191,10 +191,9 @@ class Pix2Pix(keras.Model, Engine):
         """D learns ``d_steps`` times: real pairs toward 1, fake pairs toward 0."""
         for _ in range(self.config.d_steps):
             if self.config.d_batch == "mixed":
-                both = None if seen is None else tf.concat([seen, seen], 0)
                 d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
                                                tf.concat([white, white], 0),
-                                               tf.concat([ones, zeros], 0), None, both)
+                                               tf.concat([ones, zeros], 0), None, seen)
                 d_real = d_fake = d_loss
                 acc_real = acc_fake = d_acc
             else:
@@ -204,23 +203,19 @@ class Pix2Pix(keras.Model, Engine):
 
     def _d_update(self, image, white, target, is_real, seen):
         """One update of D on real (``is_real``) or fake pairs, or on both (None: the
-        first half real, the second fake), counting the patches ``seen`` (None: all)."""
+        first half real, the second fake), counting the patches ``seen`` of each pair
+        (None: all)."""
         D, kind = self.discriminator, self.config.gan_loss
         with tf.GradientTape() as tape:
             scores = D([image, white], training=True)
             if is_real is None:
                 half = tf.shape(scores)[0] // 2
-                loss = 0.5 * (d_patch_loss(kind, scores[:half], True, _half(seen, half, 0)) +
-                              d_patch_loss(kind, scores[half:], False, _half(seen, half, 1)))
+                loss = 0.5 * (d_patch_loss(kind, scores[:half], True, seen) +
+                              d_patch_loss(kind, scores[half:], False, seen))
+                if seen is not None:  # the same patches count in both halves
+                    seen = tf.concat([seen, seen], 0)
             else:
                 loss = d_patch_loss(kind, scores, is_real, seen)
         grads = tape.gradient(loss, D.trainable_variables)
         self.d_optimizer.apply(grads, D.trainable_variables)
         return loss, patch_accuracy(scores, target, kind, seen)
-
-
-def _half(weights, half, which):
-    """The first (0) or second (1) half of a batch's patch weights; None stays None."""
-    if weights is None:
-        return None
-    return weights[:half] if which == 0 else weights[half:]
