@@ -41,6 +41,11 @@ LEVERS = [
     experiment("realism-pasted-wide-d", "a local critic: D 4x as wide judges the pasted "
                "mouth", "--d-sees", "pasted", "--discriminator-filters", "16", "32", "64",
                "128"),
+    experiment("realism-spectral-norm", "spectral normalisation in D (no BatchNormalization "
+               "there)", "--spectral-norm"),
+    experiment("realism-r1", "an R1 penalty on D, gamma 10", "--r1", "10"),
+    experiment("realism-feature-matching", "feature matching on D's blocks, weight 10",
+               "--feature-matching", "10"),
     experiment("realism-best-full", "`best`, all its 5000 steps, no time budget",
                "--preset", "best", "--time-budget", "0"),
     experiment("realism-best-l1-10", "`best`, L1 x10, no flip averaging, all 5000 steps",
@@ -50,6 +55,9 @@ LEVERS = [
                "without its time budget)", "--preset", "best",
                "--time-budget", "0", "--loss-weights", "1", "10", "--no-flip-average",
                "--discriminator-filters", "16", "32", "64", "128"),
+    experiment("realism-photo-d-x2", "the photo preset with D 2x as wide instead of 4x, "
+               "no time budget", "--preset", "photo", "--time-budget", "0",
+               "--discriminator-filters", "8", "16", "32", "64"),
 ]
 BLUR_SIGMAS = (1, 2, 4)
 

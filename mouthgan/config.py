@@ -53,8 +53,9 @@ class Settings:
 FLAG_GROUPS = {
     "data": ("data", "input"),
     "model": ("generator_filters", "discriminator_filters", "norm", "dropout",
-              "global_context", "literal_upsampling", "d_sees"),
-    "loss": ("loss_weights", "reconstruction", "hole_weight", "gan_loss"),
+              "global_context", "literal_upsampling", "spectral_norm", "d_sees"),
+    "loss": ("loss_weights", "reconstruction", "hole_weight", "gan_loss", "r1",
+             "feature_matching"),
     "augmentation": ("flip", "shift", "rotate", "zoom", "jitter", "erase", "mixup"),
     "training": ("preset", "steps", "batch_size", "time_budget", "seed", "lr", "lr_decay",
                  "weight_decay", "beta_1", "d_steps", "d_batch", "fakes", "engine", "ema"),
@@ -85,6 +86,8 @@ class TrainConfig(Settings):
     literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
                                   "pairs instead of the equivalent UpSampleConv2D, which trains about twice "
                                   "as fast")
+    spectral_norm: bool = _f(False, "D's kernels kept at spectral norm 1 and D without "
+                             "normalisation layers (SNGAN's discriminator)")
     d_sees: str = _f("output", "what D judges of a fake: output (G's whole output, the "
                      "handout) or pasted (G's output in the hole, the real face around it, "
                      "as the restorer delivers it: D can only judge the mouth)",
@@ -101,6 +104,12 @@ class TrainConfig(Settings):
                        "MSE toward 1 / 0), hinge (SAGAN's margins) or nonsaturating (the "
                        "original GAN's cross-entropy on logits)",
                        choices=("lsgan", "hinge", "nonsaturating"))
+    r1: float = _f(0.0, "R1 penalty: D's squared gradient on the real pairs, weighted "
+                   "gamma / 2 (StyleGAN's), so D cannot win with a cliff at the real faces; "
+                   "0 = off")
+    feature_matching: float = _f(0.0, "pix2pixHD's feature matching: G also pulls D's layer "
+                                 "activations on its fakes toward those on the real pairs "
+                                 "(L1, mean over layers), with this weight; 0 = off")
     # augmentation
     flip: bool = _f(False, "random horizontal flips of the training pairs (on in the "
                     "strong-baseline and best presets)")
@@ -217,6 +226,8 @@ class TrainConfig(Settings):
             problems.append(f"--jitter must be in [0, 1), got {self.jitter}")
         if self.mixup < 0:
             problems.append(f"--mixup must be >= 0, got {self.mixup}")
+        if self.r1 < 0 or self.feature_matching < 0:
+            problems.append("--r1 and --feature-matching must be >= 0")
         if self.global_context < 0:
             problems.append(f"--global-context must be >= 0, got {self.global_context}")
         if not 0 <= self.erase <= 64:
@@ -225,7 +236,8 @@ class TrainConfig(Settings):
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
                           (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("rotate", 0.0),
                            ("zoom", 0.0), ("jitter", 0.0), ("erase", 0), ("mixup", 0.0),
-                           ("fakes", "predict"), ("gan_loss", "lsgan"), ("d_sees", "output"))
+                           ("fakes", "predict"), ("gan_loss", "lsgan"), ("d_sees", "output"),
+                           ("spectral_norm", False), ("r1", 0.0), ("feature_matching", 0.0))
                           if getattr(self, name) != literal]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "

@@ -90,7 +90,8 @@ def build_models(config, synchronized_batchnorm=False):
                                 global_context=config.global_context,
                                 synchronized_batchnorm=synchronized_batchnorm)
     discriminator = build_discriminator(config.discriminator_filters, norm=config.norm,
-                                        synchronized_batchnorm=synchronized_batchnorm)
+                                        synchronized_batchnorm=synchronized_batchnorm,
+                                        spectral_norm=config.spectral_norm)
     return generator, discriminator
 
 

@@ -12,6 +12,10 @@ One training step (the handout's, for both engines):
    ``d_steps`` times;
 4. G learns through "AM": D's verdict on G(white) toward 1 (MSE, D frozen) plus
    the L1 distance to the real image, weighted ``loss_weights``.
+
+The realism levers change steps 3 and 4: the adversarial loss (``--gan-loss``), what D
+sees of a fake (``--d-sees``), an R1 penalty on D (``--r1``), feature matching for G
+(``--feature-matching``); spectral normalisation is D's own (``mouthgan.models``).
 """
 
 import keras
@@ -20,8 +24,8 @@ import tensorflow as tf
 from mouthgan.batches import training_batches
 from mouthgan.data import IMAGE_SIZE
 from mouthgan.engine import Engine, step_logs
-from mouthgan.losses import (d_patch_loss, g_patch_loss, patch_accuracy, pixel_weights,
-                             reconstruction_loss)
+from mouthgan.losses import (batch_mean, d_patch_loss, feature_distance, g_patch_loss,
+                             patch_accuracy, pixel_weights, reconstruction_loss)
 from mouthgan.models import patch_shape
 from mouthgan.optimizers import d_updates_per_step
 
@@ -71,6 +75,14 @@ class Pix2Pix(keras.Model, Engine):
         self.source = source  # the training faces: a source of mouthgan.batches
         self.d_updates_per_step = d_updates_per_step(config)
         self.patch = patch_shape(discriminator)
+        # With feature matching, D's verdict comes with the activations of its blocks
+        # (the input of each convolution after the first), in the same pass.
+        self.d_with_features = None
+        if config.feature_matching:
+            blocks = [layer.input for layer in discriminator.layers
+                      if isinstance(layer, keras.layers.Conv2D)]
+            self.d_with_features = keras.Model(discriminator.inputs,
+                                               [*blocks, discriminator.output])
         self.ema_generator = None
         if config.ema:
             self.ema_generator = keras.models.clone_model(generator)
@@ -150,10 +162,18 @@ class Pix2Pix(keras.Model, Engine):
             # D is frozen here. Keras 3 runs a frozen BatchNormalization in inference
             # mode, so the handout engine's AM judges fakes with D's moving statistics;
             # we do the same on purpose (train-mode statistics measured no better).
-            verdict = D([self._as_d_sees(fake_for_g, white, hole), white], training=False)
+            judged = [self._as_d_sees(fake_for_g, white, hole), white]
+            if self.d_with_features is None:
+                verdict = D(judged, training=False)
+            else:
+                *fake_blocks, verdict = self.d_with_features(judged, training=False)
             g_adv = g_patch_loss(self.config.gan_loss, verdict, seen)
             g_l1 = reconstruction_loss(real, fake_for_g, weights, self.config.reconstruction)
             g_loss = w_adv * g_adv + w_l1 * g_l1
+            if self.d_with_features is not None:
+                *real_blocks, _ = self.d_with_features([real, white], training=False)
+                g_loss += self.config.feature_matching * feature_distance(
+                    real_blocks, fake_blocks)
             # mixed_float16 (on a GPU): the loss scaled so float16 gradients do not
             # underflow; the optimizer unscales them. Other precisions: unchanged.
             scaled_loss = self.g_optimizer.scale_loss(g_loss)
@@ -207,7 +227,10 @@ class Pix2Pix(keras.Model, Engine):
         (None: all)."""
         D, kind = self.discriminator, self.config.gan_loss
         with tf.GradientTape() as tape:
-            scores = D([image, white], training=True)
+            if self.config.r1 and is_real is not False:
+                scores, penalty = self._scores_and_r1(image, white, is_real is None)
+            else:
+                scores, penalty = D([image, white], training=True), 0.0
             if is_real is None:
                 half = tf.shape(scores)[0] // 2
                 loss = 0.5 * (d_patch_loss(kind, scores[:half], True, seen) +
@@ -216,6 +239,27 @@ class Pix2Pix(keras.Model, Engine):
                     seen = tf.concat([seen, seen], 0)
             else:
                 loss = d_patch_loss(kind, scores, is_real, seen)
+            loss += penalty
         grads = tape.gradient(loss, D.trainable_variables)
         self.d_optimizer.apply(grads, D.trainable_variables)
         return loss, patch_accuracy(scores, target, kind, seen)
+
+    def _scores_and_r1(self, image, white, mixed):
+        """D's scores, and the R1 penalty: gamma / 2 x the mean squared norm of the
+        gradient of each real pair's verdict (the mean of its patch scores) with respect
+        to its image (``mixed``: the real pairs are the batch's first half). Taken inside
+        D's tape, so D learns to keep its verdict flat around the real faces. The mean,
+        not the sum, of the patches: the sum's slope is 64x larger on an 8x8 map, and
+        gamma would mean something else for every map size."""
+        with tf.GradientTape() as inner:
+            inner.watch(image)
+            scores = self.discriminator([image, white], training=True)
+            real_scores = scores[:tf.shape(scores)[0] // 2] if mixed else scores
+            # each example's verdict depends on its own image only: the sum's gradient
+            # is every example's own
+            total = tf.reduce_sum(tf.reduce_mean(real_scores, axis=[1, 2, 3]))
+        slopes = inner.gradient(total, image)
+        if mixed:
+            slopes = slopes[:tf.shape(slopes)[0] // 2]
+        penalty = batch_mean(tf.reduce_sum(tf.square(slopes), axis=[1, 2, 3]))
+        return scores, 0.5 * self.config.r1 * penalty

@@ -119,8 +119,9 @@ class ConcatConv2D(layers.Layer):
     results up to float rounding (``tests/test_layers.py``).
     """
 
-    def __init__(self, filters, kernel_size=4, strides=1, **kwargs):
+    def __init__(self, filters, kernel_size=4, strides=1, kernel_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
         k = kernel_size if isinstance(kernel_size, int) else kernel_size[0]
         s = strides if isinstance(strides, int) else strides[0]
         # Conv2D's attribute names, so summaries and the report read it like one.
@@ -129,7 +130,8 @@ class ConcatConv2D(layers.Layer):
     def build(self, input_shapes):
         self.channels = [shape[-1] for shape in input_shapes]
         shape = self.kernel_size + (sum(self.channels), self.filters)
-        self.kernel = self.add_weight(name="kernel", shape=shape, initializer="glorot_uniform")
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer="glorot_uniform",
+                                      constraint=self.kernel_constraint)
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
     def call(self, inputs):
@@ -145,7 +147,8 @@ class ConcatConv2D(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
-                "kernel_size": self.kernel_size[0], "strides": self.strides[0]}
+                "kernel_size": self.kernel_size[0], "strides": self.strides[0],
+                "kernel_constraint": keras.constraints.serialize(self.kernel_constraint)}
 
 
 def interleave_phases(y, filters):

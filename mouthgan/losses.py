@@ -66,6 +66,14 @@ def patch_accuracy(scores, target, kind="lsgan", weights=None):
     return patch_mean(right, weights)
 
 
+def feature_distance(real_blocks, fake_blocks):
+    """pix2pixHD's feature matching: the mean over D's blocks of the L1 distance between
+    its activations on the fakes and on the real pairs (those held fixed)."""
+    distances = [batch_mean(tf.reduce_mean(tf.abs(tf.stop_gradient(r) - f), axis=[1, 2, 3]))
+                 for r, f in zip(real_blocks, fake_blocks)]
+    return tf.add_n(distances) / len(distances)
+
+
 def pixel_weights(hole, hole_weight):
     """Reconstruction weight per pixel: ``hole_weight`` inside the hole, 1 outside."""
     return 1.0 + (hole_weight - 1.0) * hole

@@ -44,12 +44,32 @@ def normalization(kind, name, synchronized=False):
     raise ValueError(f"unknown normalization {kind!r}: use 'batch', 'instance' or 'none'")
 
 
-def downsample(x, filters, name, norm="batch", synchronized=False):
+@keras.saving.register_keras_serializable(package="mouthgan")
+class SpectralNorm(keras.constraints.Constraint):
+    """Divides a kernel by its spectral norm (the largest singular value of the kernel
+    as a (k*k*in, out) matrix, as SNGAN takes it) after every update, so each layer is
+    1-Lipschitz and D cannot win by growing its weights.
+
+    Why a constraint and not ``keras.layers.SpectralNormalization``: that wrapper needs a
+    layer of one input (D's first layer, ``ConcatConv2D``, takes two) and assigns the
+    kernel inside the forward pass, once per replica under a strategy; the optimizer
+    applies a constraint once per update, on every replica alike. An exact SVD instead
+    of a power iteration: D's kernels are at most 2048 x 128.
+    """
+
+    def __call__(self, kernel):
+        matrix = keras.ops.reshape(kernel, (-1, kernel.shape[-1]))
+        sigma = keras.ops.svd(matrix, compute_uv=False)[..., 0]
+        return kernel / keras.ops.maximum(sigma, 1e-12)
+
+
+def downsample(x, filters, name, norm="batch", synchronized=False, kernel_constraint=None):
     """Conv 4x4 stride 2 -> LeakyReLU(0.2) -> norm. Halves height and width.
 
     The handout puts BN after the activation (Keras-GAN's order); pix2pix puts it before.
     """
-    x = layers.Conv2D(filters, KERNEL, strides=2, padding="same", name=f"{name}_conv")(x)
+    x = layers.Conv2D(filters, KERNEL, strides=2, padding="same", name=f"{name}_conv",
+                      kernel_constraint=kernel_constraint)(x)
     x = layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"{name}_lrelu")(x)
     norm_layer = normalization(norm, f"{name}_norm", synchronized)
     return norm_layer(x) if norm_layer else x
@@ -167,7 +187,8 @@ def build_generator(filters=GENERATOR_FILTERS, image_size=IMAGE_SIZE, in_channel
 
 
 def build_discriminator(filters=DISCRIMINATOR_FILTERS, image_size=IMAGE_SIZE, channels=1,
-                        norm="batch", synchronized_batchnorm=False, name="discriminator"):
+                        norm="batch", synchronized_batchnorm=False, spectral_norm=False,
+                        name="discriminator"):
     """Patch-GAN: (image, white) -> an n x n map of "real" scores, one per patch.
 
     With the defaults::
@@ -181,14 +202,24 @@ def build_discriminator(filters=DISCRIMINATOR_FILTERS, image_size=IMAGE_SIZE, ch
 
     Each output sees a 4x4-stride-2 cascade (a receptive field of 78 px) and judges its
     patch alone: fewer parameters than a dense head, and it works at any image size.
+
+    ``spectral_norm``: every kernel kept at spectral norm 1 (``SpectralNorm``) and no
+    normalisation layer, SNGAN's discriminator (BatchNormalization would rescale what
+    the constraint bounds).
     """
+    constraint = SpectralNorm() if spectral_norm else None
+    if spectral_norm:
+        norm = "none"
     image = keras.Input((image_size, image_size, channels), name="image")
     white = keras.Input((image_size, image_size, channels), name="white")
-    x = ConcatConv2D(filters[0], KERNEL, strides=2, name="disc1_conv")([image, white])
+    x = ConcatConv2D(filters[0], KERNEL, strides=2, kernel_constraint=constraint,
+                     name="disc1_conv")([image, white])
     x = layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name="disc1_lrelu")(x)
     for i, f in enumerate(filters[1:], 2):
-        x = downsample(x, f, f"disc{i}", norm=norm, synchronized=synchronized_batchnorm)
-    validity = layers.Conv2D(1, KERNEL, strides=1, padding="same", name="patch_scores")(x)
+        x = downsample(x, f, f"disc{i}", norm=norm, synchronized=synchronized_batchnorm,
+                       kernel_constraint=constraint)
+    validity = layers.Conv2D(1, KERNEL, strides=1, padding="same", name="patch_scores",
+                             kernel_constraint=constraint)(x)
     return keras.Model([image, white], validity, name=name)
 
 

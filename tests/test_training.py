@@ -176,6 +176,79 @@ def test_each_gan_loss_trains_and_scores_d_on_its_own_scale(tiny_data, kind):
         tiny_config(tiny_data, engine="handout", gan_loss=kind).validate()
 
 
+def test_spectral_norm_keeps_every_d_kernel_at_norm_one_and_survives_saving(tiny_data,
+                                                                          tmp_path):
+    import keras
+
+    data = load_dataset(tiny_data)
+    engine = make_engine(tiny_config(tiny_data, spectral_norm=True), data)
+    D = engine.discriminator
+    assert not any("norm" in layer.name for layer in D.layers)  # SNGAN's D: no BN
+    engine.update(*engine.sample_batch())
+    kernels = [w.numpy() for w in D.trainable_weights if w.name == "kernel"]
+    assert len(kernels) == 1 + len(engine.config.discriminator_filters)
+    for kernel in kernels:
+        top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert top == pytest.approx(1.0, abs=1e-3)
+    D.save(tmp_path / "d.keras")
+    again = keras.models.load_model(tmp_path / "d.keras")
+    assert again.get_layer("disc1_conv").kernel_constraint is not None
+    with pytest.raises(MouthganError, match="only the fused engine supports --spectral-norm"):
+        tiny_config(tiny_data, engine="handout", spectral_norm=True).validate()
+
+
+def test_r1_penalises_d_slope_on_the_real_pairs_only(tiny_data):
+    import tensorflow as tf
+
+    data = load_dataset(tiny_data)
+    # without BatchNormalization, whose batch statistics would mix the two halves
+    engine = make_engine(tiny_config(tiny_data, r1=2.0, d_batch="mixed", norm="none"), data)
+    real, white = engine.sample_batch()[:2]
+    _, penalty = engine._scores_and_r1(real, white, mixed=False)
+    assert float(penalty) > 0
+    # gamma scales it
+    engine.config = replace(engine.config, r1=4.0)
+    assert float(engine._scores_and_r1(real, white, mixed=False)[1]) == pytest.approx(
+        2 * float(penalty), rel=1e-4)
+    engine.config = replace(engine.config, r1=2.0)
+    # mixed batches: the fake half changes the scores, never the penalty
+    for fake in (tf.zeros_like(real), tf.ones_like(real)):
+        _, mixed_penalty = engine._scores_and_r1(tf.concat([real, fake], 0),
+                                                 tf.concat([white, white], 0), mixed=True)
+        assert float(mixed_penalty) == pytest.approx(float(penalty), rel=1e-4)
+    before = weights(engine.discriminator)
+    logs = engine.update(real, white)
+    assert np.isfinite(float(logs["loss"]))
+    assert any(not np.array_equal(a, b) for a, b in zip(before, weights(engine.discriminator)))
+
+
+def test_feature_matching_pulls_g_toward_d_activations_on_real_pairs(tiny_data):
+    import tensorflow as tf
+
+    from mouthgan.losses import feature_distance
+
+    data = load_dataset(tiny_data)
+    config = tiny_config(tiny_data, feature_matching=10.0)
+    engine = make_engine(config, data)
+    real, white = engine.sample_batch()[:2]
+    *blocks, verdict = engine.d_with_features([real, white])
+    # one activation per block of D, in the same pass as its verdict
+    assert len(blocks) == len(config.discriminator_filters)
+    assert np.allclose(verdict, engine.discriminator([real, white]), atol=1e-5)
+    assert float(feature_distance(blocks, blocks)) == 0
+    *white_blocks, _ = engine.d_with_features([white, white])
+    assert float(feature_distance(blocks, white_blocks)) > 0
+    # the real side is a fixed target: the gradient reaches only the fakes' activations
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(blocks)
+        distance = feature_distance(blocks, white_blocks)
+    assert all(g is None for g in tape.gradient(distance, blocks))
+    logs = engine.update(real, white)
+    assert np.isfinite(float(logs["loss"]))
+    with pytest.raises(MouthganError, match="only the fused engine supports --feature-matching"):
+        tiny_config(tiny_data, engine="handout", feature_matching=1.0).validate()
+
+
 def test_both_engines_draw_the_same_batches(tiny_data, tmp_path):
     from mouthgan.batches import training_batches
 
