@@ -180,7 +180,10 @@ def model_file(path="runs/latest"):
     from pathlib import Path
 
     from mouthgan import MouthganError
+    from mouthgan.bundled import bundled_file, is_bundled
 
+    if is_bundled(path):
+        return bundled_file(path)
     path = Path(path)
     if path.is_dir():
         from mouthgan.run_dir import RESTORATION, run_kind
@@ -323,13 +326,15 @@ def runs_flip_average(model_paths):
 
 def run_flip_average(model_path):
     """Whether the run a model comes from evaluated with ``--flip-average`` (its
-    config.json, beside the model or one folder up from a checkpoint); False if unknown."""
+    config.json, beside the model or one folder up from a checkpoint, or a bundled
+    model's card); False if unknown."""
     import json
     from pathlib import Path
 
-    path = Path(model_path)
+    path = model_file(model_path)
     folder = path if path.is_dir() else path.parent
-    for candidate in (folder / "config.json", folder.parent / "config.json"):
+    for candidate in (path.with_suffix(".json"), folder / "config.json",
+                      folder.parent / "config.json"):
         try:
             return bool(json.loads(candidate.read_text())["config"].get("flip_average", False))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

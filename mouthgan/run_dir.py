@@ -17,7 +17,8 @@ RESTORATION = "mouth-restoration"  # config.json's "kind"; files without one are
 def make_run_dir(run_dir=None, runs_root="runs", point_latest=True, preset=None):
     """Create the folder of a new run (default ``runs/<timestamp>``) and, for a run kept
     in a ``runs`` folder, point ``runs/latest`` at it, and ``runs/latest-<preset>`` when
-    a preset is named (``restore.py`` takes ``runs/latest-photo`` first);
+    a preset is named (``restore.py`` takes ``runs/latest-photo`` first, see
+    ``mouthgan.bundled.default_model``);
     ``point_latest=False`` for runs that are not mouth restorations (the DCGAN example),
     so ``latest`` stays a model the export can use. Refuses a folder that holds a run or
     that another process writes."""
@@ -59,16 +60,6 @@ def _point_latest(run_dir, name="latest"):
         os.replace(tmp, latest)
     except OSError:
         pass  # no symlinks on this filesystem: runs/latest is a convenience only
-
-
-def photo_model(runs_root="runs"):
-    """The run ``restore.py`` uses unless told: photos are judged by eye, so the newest
-    run of the recipe trained for realism first (``runs/latest-photo``), else the newest
-    run. Returns (path, a note to print beside it)."""
-    photo = Path(runs_root) / "latest-photo"
-    if photo.exists():
-        return photo, " (the newest run of --preset photo)"
-    return Path(runs_root) / "latest", " (no run of --preset photo, the recipe for photos)"
 
 
 def writes_run_folder(config):

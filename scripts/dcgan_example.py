@@ -10,7 +10,6 @@ import dataclasses
 from datetime import datetime
 from pathlib import Path
 
-
 from mouthgan import MouthganError, cli
 
 

@@ -11,7 +11,6 @@ import argparse
 import json
 from pathlib import Path
 
-
 from mouthgan import cli
 
 

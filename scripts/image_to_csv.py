@@ -8,8 +8,8 @@
 import argparse
 from pathlib import Path
 
-
 from mouthgan import MouthganError, cli
+from mouthgan.bundled import default_model, describe, is_bundled
 
 
 def main(argv=None):
@@ -18,8 +18,9 @@ def main(argv=None):
     parser.add_argument("--input", default="NLP_data/Test/White",
                         help="folder of white (mouth-painted) test images")
     parser.add_argument("--model", action="append", metavar="MODEL",
-                        help="a generator .keras file or a run directory (default: "
-                             "runs/latest); given more than once, the mean of their "
+                        help="a generator .keras file, a run directory or bundled:NAME "
+                             "(default: runs/latest, else bundled:default, the model that "
+                             "ships with mouthgan); given more than once, the mean of their "
                              "predictions (an ensemble, e.g. runs of other seeds)")
     parser.add_argument("--out", default="Predict.csv", help="the CSV to write")
     parser.add_argument("--no-composite", action="store_true",
@@ -35,7 +36,15 @@ def main(argv=None):
                              "faster) or Keras; auto: NumPy unless the model needs Keras")
     parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
     args = parser.parse_args(argv)
-    args.model = args.model or ["runs/latest"]
+    why = ""
+    if not args.model:
+        model, why = default_model("kaggle")
+        args.model = [model]
+        if not is_bundled(model):
+            print(f"model: {model}{why}")
+    for model in args.model:
+        if is_bundled(model):
+            print(f"model: {describe(model, why)}")
     if args.batch_size <= 0:
         raise MouthganError(f"--batch-size must be > 0, got {args.batch_size}")
     out = Path(args.out)

@@ -12,7 +12,6 @@ a shuffle buffer (docs/training.md).
 import argparse
 from pathlib import Path
 
-
 from mouthgan import MouthganError, cli
 
 

@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from mouthgan import MouthganError, cli, signals
+from mouthgan.bundled import default_model, describe, is_bundled
 
 HOLES = {
     "auto": "fill the painted-out (white) region over the mouth when there is one, else "
@@ -33,9 +33,11 @@ def main(argv=None):
                         help="photos (JPEG, PNG, BMP; colour or gray; any size) or folders "
                              "of them")
     parser.add_argument("--model", action="append", metavar="MODEL",
-                        help="a generator .keras file or a run directory (default: the "
-                             "newest run of the photo recipe, runs/latest-photo, else "
-                             "runs/latest); given more than once, the mean of their "
+                        help="a generator .keras file, a run directory or bundled:NAME "
+                             "(default: the newest run of the photo recipe, "
+                             "runs/latest-photo, else runs/latest, else bundled:photo, the "
+                             "model that ships with mouthgan); given more than once, the "
+                             "mean of their "
                              "predictions (an ensemble, e.g. runs of other seeds)")
     parser.add_argument("--out", default="restored", help="the folder to write into")
     parser.add_argument("--hole", choices=tuple(HOLES), default="auto",
@@ -44,12 +46,15 @@ def main(argv=None):
                         help="average each restoration with that of the mirrored face "
                              "(default: as the model's run was evaluated)")
     args = parser.parse_args(argv)
+    why = ""
     if not args.model:
-        from mouthgan.run_dir import photo_model
-
-        model, note = photo_model()
-        args.model = [str(model)]
-        print(f"model: {model}{note}")
+        model, why = default_model("photo")
+        args.model = [model]
+        if not is_bundled(model):
+            print(f"model: {model}{why}")
+    for model in args.model:
+        if is_bundled(model):
+            print(f"model: {describe(model, why)}")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MouthganError(f"{out}: exists and is not a folder; give --out a folder")

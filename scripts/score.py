@@ -13,7 +13,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from mouthgan import MouthganError, cli
 
 

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -898,18 +899,21 @@ def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_pa
 
 
 def test_restore_takes_the_newest_run_of_the_photo_recipe_first(tmp_path):
-    from mouthgan.run_dir import photo_model
+    from mouthgan.bundled import default_model
 
     runs = tmp_path / "runs"
+    assert default_model("photo", runs)[0] == "bundled:photo"  # no run: what ships
+    assert default_model("kaggle", runs)[0] == "bundled:default"
     make_run_dir(runs / "a", preset="photo")
     make_run_dir(runs / "b", preset="strong-baseline")
     assert (runs / "latest").resolve() == (runs / "b").resolve()
     assert (runs / "latest-strong-baseline").resolve() == (runs / "b").resolve()
-    model, note = photo_model(runs)
-    assert model.resolve() == (runs / "a").resolve() and "photo" in note
+    model, note = default_model("photo", runs)
+    assert Path(model).resolve() == (runs / "a").resolve() and "photo" in note
+    assert Path(default_model("kaggle", runs)[0]).resolve() == (runs / "b").resolve()
     (runs / "latest-photo").unlink()
-    model, note = photo_model(runs)
-    assert model.resolve() == (runs / "b").resolve() and "no run of --preset photo" in note
+    model, note = default_model("photo", runs)
+    assert Path(model).resolve() == (runs / "b").resolve() and "no run of --preset photo" in note
 
 
 def test_a_damaged_history_keeps_its_readable_rows_of_the_checkpoints_steps(tmp_path, capsys):
