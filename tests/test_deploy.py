@@ -1,0 +1,63 @@
+"""The restorer exported for other runtimes answers as the Keras model does."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+
+def test_the_restorer_graph_is_restore_with_the_handout_box(tiny_data):
+    from mouthgan.data import HOLE_BOX, load_folder
+    from mouthgan.deploy import build_restorer
+    from mouthgan.inpaint import load_generator, restore
+
+    whites, _ = load_folder(tiny_data / "Validation" / "White")
+    generator = load_generator("bundled:default")
+    for flip_average in (False, True):
+        restorer = build_restorer(generator, flip_average)
+        graph = np.asarray(restorer(whites[..., None].astype(np.float32) / 255.0))[..., 0]
+        top, bottom, left, right = HOLE_BOX
+        box = np.zeros(whites.shape, bool)
+        box[:, top:bottom, left:right] = True
+        expected = restore(generator, whites, holes=box, flip_average=flip_average)
+        assert np.abs(graph - expected).max() < 1e-5
+        # outside the box, the face as given
+        assert np.array_equal(graph[~box], whites[~box] / np.float32(255.0))
+
+
+@pytest.mark.parametrize("format, name", [("saved_model", "restorer"),
+                                          ("litert", "restorer.tflite"),
+                                          ("onnx", "restorer.onnx")])
+def test_each_format_is_read_back_by_its_runtime_and_agrees_with_keras(
+        tiny_data, tmp_path, format, name):
+    out = tmp_path / name
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/export_model.py"), "bundled:default",
+         "--format", format, "--out", str(out), "--data", str(tiny_data)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    line = next(l for l in result.stdout.splitlines() if "largest difference" in l)
+    assert float(line.split(": ")[-1].split()[0]) <= 1e-4
+    assert out.exists() and not list(tmp_path.glob(".partial-*"))
+    from mouthgan.deploy import load_runtime
+
+    faces = np.random.default_rng(0).uniform(0, 1, (3, 128, 128, 1)).astype(np.float32)
+    assert load_runtime(format, out)(faces).shape == (3, 128, 128, 1)
+
+
+def test_an_export_refuses_a_wrong_name_and_an_existing_file_in_one_line(tiny_data,
+                                                                         tmp_path):
+    script = [sys.executable, str(ROOT / "scripts/export_model.py"), "bundled:default",
+              "--data", str(tiny_data)]
+    wrong = subprocess.run([*script, "--format", "onnx", "--out", str(tmp_path / "m.bin")],
+                           capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == f"error: {tmp_path / 'm.bin'}: --format onnx writes a .onnx file; name it so"
+    (tmp_path / "m.onnx").write_text("mine")
+    taken = subprocess.run([*script, "--format", "onnx", "--out", str(tmp_path / "m.onnx")],
+                           capture_output=True, text=True, timeout=120)
+    assert taken.returncode == 2 and "exists" in taken.stderr
+    assert (tmp_path / "m.onnx").read_text() == "mine"
