@@ -160,9 +160,9 @@ def write_gallery(out, done, failures):
     import io
     import os
 
-    import numpy as np
     from PIL import Image
 
+    from mouthgan.photos import before_after
     from mouthgan.report import to_html
 
     def png(array, max_width=None):
@@ -178,11 +178,8 @@ def write_gallery(out, done, failures):
               ("paragraph", f"{len(done)} photos restored, {len(failures)} not. Each face: "
                             "as framed for the model, with its hole painted, restored.")]
     for result, files in done:
-        restored = result.restored if result.colour else np.stack([result.restored] * 3, -1)
-        pair = np.concatenate([result.original, np.full((result.original.shape[0], 8, 3), 255,
-                                                        np.uint8), restored], axis=1)
         blocks.append(("heading", 2, result.path.name))
-        blocks.append(("image", png(pair, 1000), f"`{result.path}`: the photo and "
+        blocks.append(("image", png(before_after(result), 1000), f"`{result.path}`: the photo and "
                                                  f"`{files[0].name}`"))
         for face, file in zip(result.faces, files[1:]):
             blocks.append(("image", file.read_bytes(), f"`{file.name}`: {face.hole_kind} hole"))

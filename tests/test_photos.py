@@ -214,3 +214,59 @@ def test_gallery_in_a_real_browser(restored_folder, tmp_path):
     loaded = re.search(r'data-images="(\d+)/(\d+)"', dom)
     assert loaded and loaded.group(1) == loaded.group(2) == "5", dom[-500:]
     assert "two.png" in dom and "no face found" in dom and "not a readable image" in dom
+
+
+@pytest.mark.skipif(not CHROMIUM and not REQUIRED, reason="Chromium not installed")
+def test_the_web_page_restores_uploaded_photos_in_a_real_browser(restored_folder, tmp_path):
+    """serve.py in headless Chromium: photos uploaded through the page come back as
+    restore.py restores them, and a broken file shows its one line."""
+    import base64
+    import io
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert CHROMIUM and shutil.which("chromedriver"), "no chromium / chromedriver on PATH"
+    folder = restored_folder[0]
+    expected = tmp_path / "expected"
+    assert run_restore(folder / "two.png", "--model", "bundled:default",
+                       "--out", expected).returncode == 0
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", "0",
+         "--model", "bundled:default"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    driver = None
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line + server.stderr.read()
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+        driver.get(url.group(0))
+        assert driver.find_element(By.ID, "model").get_attribute("value") == "bundled:default"
+        driver.find_element(By.ID, "files").send_keys(
+            "\n".join(str(folder / name) for name in ("two.png", "broken.jpg")))
+        WebDriverWait(driver, 240).until(
+            lambda d: d.find_element(By.ID, "status").get_attribute("data-done") == "2")
+        two = driver.find_element(By.CSS_SELECTOR, '.photo[data-name="two.png"]')
+        assert len(two.find_elements(By.CSS_SELECTOR, "img.face")) == 2
+        link = two.find_element(By.CSS_SELECTOR, "a.download")
+        assert link.get_attribute("download") == "two_restored.png"
+        png = base64.b64decode(link.get_attribute("href").split(",", 1)[1])
+        restored = np.asarray(Image.open(io.BytesIO(png)))
+        assert np.array_equal(restored, np.asarray(Image.open(expected / "two.png")))
+        broken = driver.find_element(By.CSS_SELECTOR, '.photo[data-name="broken.jpg"] .error')
+        assert broken.text == "broken.jpg: not a readable image (UnidentifiedImageError)"
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=30)
+        server.stdout.close()
+        server.stderr.close()
