@@ -58,6 +58,12 @@ LEVERS = [
     experiment("realism-photo-d-x2", "the photo preset with D 2x as wide instead of 4x, "
                "no time budget", "--preset", "photo", "--time-budget", "0",
                "--discriminator-filters", "8", "16", "32", "64"),
+    experiment("realism-photo-spectral-norm", "the photo preset with spectral "
+               "normalisation in its D, no time budget", "--preset", "photo",
+               "--time-budget", "0", "--spectral-norm"),
+    experiment("realism-photo-feature-matching", "the photo preset with feature matching "
+               "(weight 10), no time budget", "--preset", "photo", "--time-budget", "0",
+               "--feature-matching", "10"),
 ]
 BLUR_SIGMAS = (1, 2, 4)
 
