@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mouthgan import cli  # noqa: E402
+from mouthgan.util import cli  # noqa: E402
 from results_file import write_section  # noqa: E402
 
 
@@ -42,10 +42,10 @@ def placements(n, seed=0):
 def measure(model, n_faces, data="NLP_data", seed=0, hole="auto"):
     from PIL import Image
 
-    from mouthgan.data import HOLE_BOX, load_folder
-    from mouthgan.inpaint import load_generator, restore, run_flip_average
-    from mouthgan.photos import (FaceDetector, box_mask, placed_photo, restore_photo,
-                                 seen_in_frame)
+    from mouthgan.data.faces import HOLE_BOX, load_folder
+    from mouthgan.inference.generators import load_generator, run_flip_average
+    from mouthgan.inference.predict import restore
+    from mouthgan.inference.photos import (FaceDetector, box_mask, placed_photo, restore_photo, seen_in_frame)
 
     whites, stems = load_folder(Path(data) / "Validation" / "White", notes=lambda _: None)
     reals, _ = load_folder(Path(data) / "Validation" / "Real", notes=lambda _: None)
@@ -85,8 +85,8 @@ def picture(models, photo, out):
     import cv2
     from PIL import Image
 
-    from mouthgan.inpaint import load_generator, run_flip_average
-    from mouthgan.photos import FaceDetector, box_mask, read_photo, restore_photo
+    from mouthgan.inference.generators import load_generator, run_flip_average
+    from mouthgan.inference.photos import FaceDetector, box_mask, read_photo, restore_photo
 
     detector = FaceDetector()
     rgb, _ = read_photo(photo)

@@ -124,7 +124,7 @@ HEADER = ["| predictor | Test pasted | Test raw | Validation pasted | Validation
 
 
 def presets_table(seed, dry_run):
-    from mouthgan.report import telea_scores
+    from mouthgan.evaluation.report import telea_scores
 
     lines = list(HEADER)
     identity = None
@@ -146,9 +146,9 @@ def presets_table(seed, dry_run):
 
 
 def levers_table(seed, dry_run):
-    from mouthgan.data import load_dataset
-    from mouthgan.evaluation import Evaluator
-    from mouthgan.inpaint import load_generator
+    from mouthgan.data.faces import load_dataset
+    from mouthgan.evaluation.scores import Evaluator
+    from mouthgan.inference.generators import load_generator
 
     dataset = load_dataset(ROOT / "NLP_data", notes=lambda message: None)
     evaluators = [Evaluator(split, flip_average=flip) for split in

@@ -4,7 +4,7 @@
     python benchmarks/realism.py --seeds 0 1 2 --levers --write
 
 Every restorer fills the 282 Validation faces, pasted as the Kaggle CSV has them, and is
-scored by ``mouthgan.realism``: RMSE, FFD against the 700 training faces, identity
+scored by ``mouthgan.evaluation.realism``: RMSE, FFD against the 700 training faces, identity
 distance to the real face, mouth landmark distance (LMD, pixels). The calibration rows
 say what the numbers mean: the real faces (FFD's floor), the real mouth box blurred by
 a Gaussian of sigma 1, 2 and 4, another face's real mouth, classical inpainting (Telea)
@@ -72,8 +72,8 @@ def calibration(real, white, holes):
     """{name: uint8 restorations} of the Validation faces that need no training."""
     import cv2
 
-    from mouthgan.data import HOLE_BOX
-    from mouthgan.report import telea_fill
+    from mouthgan.data.faces import HOLE_BOX
+    from mouthgan.evaluation.report import telea_fill
 
     top, bottom, left, right = HOLE_BOX
     rows = {"the real faces (the floor)": real}
@@ -97,8 +97,9 @@ def calibration(real, white, holes):
 
 def restorations(run_dirs, white, holes):
     """uint8 pasted restorations of one run, or of several as one."""
-    from mouthgan.inpaint import load_generators, paste, predict, runs_flip_average
-    from mouthgan.realism import to_uint8
+    from mouthgan.inference.generators import load_generators, runs_flip_average
+    from mouthgan.inference.predict import paste, predict
+    from mouthgan.evaluation.realism import to_uint8
 
     generator = load_generators([str(d) for d in run_dirs])
     raw = predict(generator, white, flip_average=runs_flip_average(run_dirs))
@@ -175,10 +176,10 @@ def main():
     if args.dry_run:
         return
 
-    from mouthgan.data import load_dataset
-    from mouthgan.inpaint import find_holes
-    from mouthgan.realism import RealismJudge
-    from mouthgan.sample_data import default_cache_dir
+    from mouthgan.data.faces import load_dataset
+    from mouthgan.data.holes import find_holes
+    from mouthgan.evaluation.realism import RealismJudge
+    from mouthgan.data.sample_data import default_cache_dir
 
     dataset = load_dataset(ROOT / "NLP_data", notes=lambda message: None)
     real, white = dataset.validation.real, dataset.validation.white
@@ -216,7 +217,7 @@ def main():
     if args.picture:
         picture(points, args.picture)
     if args.faces:
-        from mouthgan.plots import comparison_grid
+        from mouthgan.evaluation.plots import comparison_grid
 
         shown = np.linspace(0, len(real) - 1, 6).astype(int)
         columns = [("white", white[shown] / 255.0)]

@@ -55,8 +55,8 @@ def child(spec):
     import tensorflow as tf
 
     from mouthgan.config import resolve
-    from mouthgan.data import load_dataset
-    from mouthgan.engine import make_engine
+    from mouthgan.data.faces import load_dataset
+    from mouthgan.training.engines import make_engine
     from speed import step_timer_class
 
     config = resolve("strong-baseline", data=spec["data"], input=spec["input"],

@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mouthgan import cli  # noqa: E402
+from mouthgan.util import cli  # noqa: E402
 from results_file import write_section  # noqa: E402
 
 
@@ -92,7 +92,7 @@ SHIFTS = {
 
 def shifted_set(reals, name):
     """(whites, truths) uint8 (n, 128, 128) for one row: the changed faces, painted."""
-    from mouthgan.data import HOLE_BOX
+    from mouthgan.data.faces import HOLE_BOX
 
     top, bottom, left, right = HOLE_BOX
     truths = np.stack([np.clip(np.round(SHIFTS[name](face, i)), 0, 255).astype(np.uint8)
@@ -104,8 +104,8 @@ def shifted_set(reals, name):
 
 def scores(reals, predictors):
     """{row: {predictor: RMSE}} over every row of SHIFTS."""
-    from mouthgan.data import HOLE_BOX
-    from mouthgan.photos import box_mask
+    from mouthgan.data.faces import HOLE_BOX
+    from mouthgan.inference.photos import box_mask
 
     holes = box_mask(HOLE_BOX)
     table = {}
@@ -123,7 +123,8 @@ def predictors_from(models):
     """identity, Telea, and each named model (the mean score of its runs)."""
     import cv2
 
-    from mouthgan.inpaint import load_generators, restore, runs_flip_average
+    from mouthgan.inference.generators import load_generators, runs_flip_average
+    from mouthgan.inference.predict import restore
 
     def identity(whites, holes):
         return whites.astype(np.float32) / 255.0
@@ -157,7 +158,7 @@ def main():
         name, _, runs = spec.partition("=")
         models[name] = [group.split("+") for group in runs.split(",")]
     cli.import_tensorflow()
-    from mouthgan.data import load_folder
+    from mouthgan.data.faces import load_folder
 
     reals, _ = load_folder(Path(args.data) / "Validation" / "Real", notes=lambda _: None)
     table = scores(reals, predictors_from(models))

@@ -44,7 +44,7 @@ def synthetic_pairs(n=N_TRAIN, size=128, seed=0):
 
 
 def synthetic_split():
-    from mouthgan.data import Split
+    from mouthgan.data.faces import Split
 
     real, white = synthetic_pairs()
     return Split(white, real, [str(i) for i in range(len(real))])
@@ -74,8 +74,8 @@ def time_keras(engine_name, batch, warmup, steps, flags):
     import tensorflow as tf
 
     from mouthgan.config import resolve
-    from mouthgan.engine import make_engine
-    from mouthgan.gan import Pix2Pix
+    from mouthgan.training.engines import make_engine
+    from mouthgan.training.pix2pix import Pix2Pix
 
     config = resolve("strong-baseline", engine=engine_name, batch_size=batch, **flags)
     engine = make_engine(config, synthetic_split())

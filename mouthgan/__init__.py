@@ -1,7 +1,18 @@
 """mouthgan: the NLP-course mouth-restoration GAN, reproduced in Keras 3.
 
-Data flows one way: files (``data``) -> arrays -> models (``models``) ->
-training (``training``) -> predictions (``inpaint``) -> CSV (``export``) / report.
+The package is layered, each subpackage importing only those before it in this list
+(``tests/test_layout.py`` checks it, and that no module imports another in a cycle):
+
+- ``config``: every setting of a run, its flags and presets;
+- ``util``: the command-line plumbing, signals, the run directory;
+- ``data``: faces on disk -> arrays and training batches;
+- ``models``: the networks;
+- ``inference``: a trained generator put to use: restore, the Kaggle CSV, photos,
+  the web page, export;
+- ``evaluation``: metrics, scores, realism, the report;
+- ``training``: the trainer and its engines;
+- ``lecture``: the lecture's DCGAN example, apart from the restorer;
+- ``commands``: one module per command (``scripts/NAME.py``, ``mouthgan-NAME``).
 """
 
 __version__ = "0.2.0"

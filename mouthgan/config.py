@@ -367,7 +367,7 @@ def config_from_args(args):
     return resolve(preset, **values)
 
 
-# The lecture's Keras GAN example (scripts/dcgan_example.py, mouthgan/dcgan.py).
+# The lecture's Keras GAN example (scripts/dcgan_example.py, mouthgan/lecture/dcgan.py).
 @dataclass
 class DCGANConfig(Settings):
     data: str = _f("faces", "faces: the NLP_data face images at 28x28 (built if absent); "

@@ -1,41 +1,11 @@
 """Measure the training framing: where the detector finds eyes, nose and mouth corners
-on the aligned training faces (their medians), written as mouthgan/face_template.json.
 
-    python scripts/face_template.py [--data NLP_data] [--out mouthgan/face_template.json]
-
-Run once per data set whose framing differs from the default data's; restore.py maps
-every photo's face onto these positions.
+The thin entry point of ``mouthgan.commands.face_template`` (installed as ``mouthgan-face-template``);
+``python scripts/face_template.py --help`` lists its options.
 """
 
-import argparse
-import json
-from pathlib import Path
-
-from mouthgan import cli
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", default="NLP_data", help="a data folder with Training/Real")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1]
-                                             / "mouthgan" / "face_template.json"))
-    args = parser.parse_args(argv)
-    from mouthgan.data import load_folder
-    from mouthgan.photos import FaceDetector, measure_template
-
-    faces, _ = load_folder(Path(args.data) / "Training" / "Real")
-    cli.import_tensorflow()
-    template = measure_template(faces, FaceDetector())
-    out = Path(args.out)
-    tmp = out.with_name(out.name + ".tmp")
-    # One key a line: the points stay readable above the 28 rows of the mouth.
-    lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in template.items()]
-    tmp.write_text("{\n" + ",\n".join(lines) + "\n}\n")
-    tmp.replace(out)
-    print(f"{out}: {json.dumps(template['points'])}")
-    return 0
-
+from mouthgan.util import cli  # first: quiet TensorFlow logging
+from mouthgan.commands.face_template import main
 
 if __name__ == "__main__":
     cli.run(main)

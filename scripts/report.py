@@ -1,25 +1,11 @@
 """Write the graded report of a training run: RUN_DIR/report.md and RUN_DIR/report.html.
 
-    python scripts/report.py [RUN_DIR]      (default: runs/latest)
+The thin entry point of ``mouthgan.commands.report`` (installed as ``mouthgan-report``);
+``python scripts/report.py --help`` lists its options.
 """
 
-import argparse
-
-from mouthgan import cli
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", nargs="?", default="runs/latest",
-                        help="a run directory of scripts/train.py (default: runs/latest)")
-    args = parser.parse_args(argv)
-    cli.import_tensorflow()
-    from mouthgan.report import write_report
-
-    for path in write_report(args.run_dir):
-        print(path)
-    return 0
-
+from mouthgan.util import cli  # first: quiet TensorFlow logging
+from mouthgan.commands.report import main
 
 if __name__ == "__main__":
     cli.run(main)

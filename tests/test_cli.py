@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mouthgan.cli import STARTUP_NOTICE
+from mouthgan.util.cli import STARTUP_NOTICE
 from conftest import ROOT, face_like, paint
 
 
@@ -38,7 +38,7 @@ def gray_model(tmp_path_factory):
 def hold_run_lock(run_dir):
     """Another process holding the run's lock, as a training run does."""
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "from mouthgan.run_dir import run_lock\n"
+            "from mouthgan.util.run_dir import run_lock\n"
             "with run_lock(%r):\n"
             "    print('locked', flush=True); time.sleep(300)\n" % (str(ROOT), str(run_dir)))
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -71,7 +71,7 @@ def test_a_multi_worker_job_resumed_on_each_worker_locks_on_its_chief_only(tiny_
     import json
     import shutil
 
-    from mouthgan.checkpoints import FOLDER
+    from mouthgan.training.checkpoints import FOLDER
 
     run_dir = tmp_path / "run"
     result = run("train.py", "--data", tiny_data, "--run-dir", run_dir, "--steps", "2",
@@ -103,7 +103,7 @@ def test_a_multi_worker_job_resumed_on_each_worker_locks_on_its_chief_only(tiny_
 def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     import fcntl
 
-    from mouthgan.run_dir import LOCK_FILE, run_lock
+    from mouthgan.util.run_dir import LOCK_FILE, run_lock
 
     with run_lock(tmp_path), run_lock(tmp_path):  # train() inside a script's lock
         with open(tmp_path / LOCK_FILE) as other, pytest.raises(BlockingIOError):
@@ -130,7 +130,7 @@ def test_tensorflow_start_up_notices_are_hidden_unless_asked_for(tiny_data, gray
 
 
 def test_the_quiet_import_passes_other_lines_on(tmp_path):
-    from mouthgan import cli
+    from mouthgan.util import cli
 
     # Stand-ins for TensorFlow and Keras that write to descriptor 2 at import, as the
     # real ones' C++ does: a start-up notice, absl's note, and a warning a user must see.
@@ -273,7 +273,7 @@ def test_what_can_be_accepted_is_accepted_and_said(gray_model, tmp_path):
     assert f"{out.parent}: created" in said
     assert "skipped 1 file(s) that are not images (README.txt)" in said
     assert said.count("16-bit images scaled to 8 bits") == 1
-    from mouthgan.export import read_csv
+    from mouthgan.inference.kaggle_csv import read_csv
 
     values = read_csv(out, 3, (128, 128)).reshape(3, 128, 128)
     top = np.asarray(Image.open(whites / "000.png"))[:80] / 255.0  # outside the hole

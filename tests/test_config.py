@@ -50,13 +50,8 @@ def test_the_default_runs_on_either_engine():
 
 
 def test_train_help_states_each_default_once(capsys):
-    import importlib.util
-    from pathlib import Path
+    from mouthgan.commands import train as train_script
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
-    spec = importlib.util.spec_from_file_location("train_script", script)
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
     with pytest.raises(SystemExit):
         train_script.parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
@@ -68,7 +63,7 @@ def test_train_help_states_each_default_once(capsys):
                                               (False, True, "mixed_bfloat16"),
                                               (False, False, "float32")])
 def test_auto_precision_is_what_this_machine_runs_fastest(monkeypatch, gpu, amx, expected):
-    from mouthgan import devices
+    from mouthgan.training import devices
 
     monkeypatch.setattr(devices, "cpu_has_amx", lambda: amx)
     monkeypatch.setattr(devices, "visible_gpus", lambda: ["GPU:0"] if gpu else [])
@@ -82,7 +77,7 @@ def test_auto_precision_is_what_this_machine_runs_fastest(monkeypatch, gpu, amx,
 @pytest.mark.parametrize("gpus,engine,expected", [(2, "fused", "mirrored"), (1, "fused", "none"),
                                                   (0, "fused", "none"), (2, "handout", "none")])
 def test_auto_distribute_mirrors_over_several_gpus(monkeypatch, gpus, engine, expected):
-    from mouthgan import devices
+    from mouthgan.training import devices
 
     monkeypatch.setattr(devices, "visible_gpus", lambda: ["GPU"] * gpus)
     assert devices.resolve(parse("--engine", engine)).distribute == expected

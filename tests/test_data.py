@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mouthgan import MouthganError
-from mouthgan.data import load_dataset, load_folder, load_pairs, to_model_range
+from mouthgan.data.faces import load_dataset, load_folder, load_pairs, to_model_range
 from conftest import ROOT
 
 
@@ -22,7 +22,7 @@ def test_loads_the_layout_as_uint8_arrays(tiny_data):
 
 
 def test_model_range_is_the_handouts_x_over_127_5_minus_1():
-    from mouthgan.data import to_unit_range
+    from mouthgan.data.faces import to_unit_range
 
     pixels = np.array([[[0, 51, 127], [128, 200, 255]]], np.uint8)
     x = to_model_range(pixels)

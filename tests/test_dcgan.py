@@ -8,8 +8,7 @@ import pytest
 
 from mouthgan import MouthganError
 from mouthgan.config import DCGANConfig
-from mouthgan.dcgan import (DCGANTrainer, build_discriminator,
-                            build_generator, load_images)
+from mouthgan.lecture.dcgan import (DCGANTrainer, build_discriminator, build_generator, load_images)
 from conftest import ROOT
 
 # By the slides' layers: Dense 100->12544, conv 256->128, 128->64, 64->32, 32->1 (5x5).
@@ -74,8 +73,8 @@ def test_d_learns_in_its_step_and_not_in_ams(tiny_data):
 def test_a_resumed_run_matches_an_uninterrupted_one(tiny_data, tmp_path):
     from dataclasses import replace
 
-    from mouthgan.dcgan import train
-    from mouthgan.run_dir import make_run_dir
+    from mouthgan.lecture.dcgan import train
+    from mouthgan.util.run_dir import make_run_dir
 
     config = DCGANConfig(data_dir=str(tiny_data), batch_size=4, seed=2, steps=4,
                          sample_every=100, checkpoint_every=2)
@@ -94,7 +93,7 @@ def test_a_resumed_run_matches_an_uninterrupted_one(tiny_data, tmp_path):
 
 
 def test_rmsprop_decay_is_keras2s_schedule():
-    from mouthgan.dcgan import rmsprop
+    from mouthgan.lecture.dcgan import rmsprop
 
     optimizer = rmsprop(2e-4, 6e-8)
     schedule = optimizer._learning_rate
@@ -130,7 +129,7 @@ def script_error(script, *args):
 
 
 def test_a_dcgan_run_is_refused_by_the_restoration_commands(tiny_data, tmp_path):
-    from mouthgan.run_dir import write_config
+    from mouthgan.util.run_dir import write_config
 
     run = tmp_path / "dcgan"
     run.mkdir()

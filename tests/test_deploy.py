@@ -10,9 +10,10 @@ from conftest import ROOT
 
 
 def test_the_restorer_graph_is_restore_with_the_handout_box(tiny_data):
-    from mouthgan.data import HOLE_BOX, load_folder
-    from mouthgan.deploy import build_restorer
-    from mouthgan.inpaint import load_generator, restore
+    from mouthgan.data.faces import HOLE_BOX, load_folder
+    from mouthgan.inference.deploy import build_restorer
+    from mouthgan.inference.generators import load_generator
+    from mouthgan.inference.predict import restore
 
     whites, _ = load_folder(tiny_data / "Validation" / "White")
     generator = load_generator("bundled:default")
@@ -42,7 +43,7 @@ def test_each_format_is_read_back_by_its_runtime_and_agrees_with_keras(
     line = next(l for l in result.stdout.splitlines() if "largest difference" in l)
     assert float(line.split(": ")[-1].split()[0]) <= 1e-4
     assert out.exists() and not list(tmp_path.glob(".partial-*"))
-    from mouthgan.deploy import load_runtime
+    from mouthgan.inference.deploy import load_runtime
 
     faces = np.random.default_rng(0).uniform(0, 1, (3, 128, 128, 1)).astype(np.float32)
     assert load_runtime(format, out)(faces).shape == (3, 128, 128, 1)

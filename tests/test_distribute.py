@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from mouthgan.config import TrainConfig
-from mouthgan.data import load_dataset
+from mouthgan.data.faces import load_dataset
 from conftest import ROOT, make_tiny_data
 
 # One step on 1 replica x 32 and on 2 replicas x 16, in a process of its own: the CPU
@@ -30,8 +30,8 @@ ONE_STEP_ON_REPLICAS = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from mouthgan.config import TrainConfig
-    from mouthgan.data import load_dataset
-    from mouthgan.engine import make_engine
+    from mouthgan.data.faces import load_dataset
+    from mouthgan.training.engines import make_engine
 
     data = load_dataset(sys.argv[1])
     one_device = tf.distribute.MirroredStrategy(["/cpu:0"])
@@ -62,7 +62,7 @@ ONE_STEP_ON_REPLICAS = textwrap.dedent("""
             diff[name] = max(float(np.abs(x.numpy() - y.numpy()).max()) /
                              max(float(np.abs(x.numpy()).max()), 1e-12) for x, y in zip(a, b))
         result[str(sync)] = diff
-    from mouthgan.batches import training_batches
+    from mouthgan.data.batches import training_batches
     batches = two_devices.distribute_datasets_from_function(
         lambda context: training_batches(two.source, config, 0, context))
     real = next(iter(batches))[0]
@@ -96,8 +96,8 @@ def test_two_replicas_take_the_step_of_one_device(tmp_path):
 
 
 def test_streamed_and_in_memory_faces_give_the_same_batches(tiny_data):
-    from mouthgan.batches import FaceFiles, FacesInMemory, draw_batch, training_batches
-    from mouthgan.data import load_dataset as load
+    from mouthgan.data.batches import FaceFiles, FacesInMemory, draw_batch, training_batches
+    from mouthgan.data.faces import load_dataset as load
 
     files = load(tiny_data, read_training=False).train
     arrays = files.read()
@@ -114,7 +114,7 @@ def test_streamed_and_in_memory_faces_give_the_same_batches(tiny_data):
 
 
 def test_input_auto_streams_beyond_the_memory_budget(monkeypatch):
-    from mouthgan import data
+    from mouthgan.data import faces as data
 
     config = TrainConfig(flip=True, hole_weight=10.0)
     assert data.input_mode(700, config) == "memory"
@@ -158,7 +158,7 @@ def stop(processes):
 
 
 def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
-    from mouthgan.checkpoints import checkpoint_step
+    from mouthgan.training.checkpoints import checkpoint_step
 
     run_dir, steps = tmp_path / "run", 30
     workers = []
@@ -248,11 +248,11 @@ def test_streamed_training_memory_does_not_grow_with_the_faces(tmp_path):
 
 
 def test_tfrecords_visit_every_pair_once_an_epoch_and_resume_exactly(tiny_data, tmp_path):
-    from mouthgan.batches import FaceRecords, choose_source, hole_masks, training_batches
-    from mouthgan.data import RecordShards, to_model_range
-    from mouthgan.records import write_records
-    from mouthgan.run_dir import make_run_dir
-    from mouthgan.training import train
+    from mouthgan.data.batches import FaceRecords, choose_source, hole_masks, training_batches
+    from mouthgan.data.faces import RecordShards, to_model_range
+    from mouthgan.data.records import write_records
+    from mouthgan.util.run_dir import make_run_dir
+    from mouthgan.training.trainer import train
 
     out = tmp_path / "records"
     assert write_records(tiny_data, out, shards=3) == (12, 3)

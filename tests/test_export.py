@@ -11,10 +11,11 @@ import pytest
 from PIL import Image
 
 from mouthgan import MouthganError
-from mouthgan.data import load_folder
-from mouthgan.export import read_csv, write_csv
-from mouthgan.inpaint import find_hole, restore
-from mouthgan.models import build_generator
+from mouthgan.data.faces import load_folder
+from mouthgan.inference.kaggle_csv import read_csv, write_csv
+from mouthgan.data.holes import find_hole
+from mouthgan.inference.predict import restore
+from mouthgan.models.networks import build_generator
 from conftest import ROOT, face_like, paint
 
 
@@ -84,7 +85,7 @@ def test_paste_keeps_every_pixel_outside_the_hole():
 
 
 def test_flip_average_averages_the_mirrored_restoration():
-    from mouthgan.inpaint import predict
+    from mouthgan.inference.predict import predict
 
     rng = np.random.default_rng(4)
     whites = np.stack([paint(face_like(rng)) for _ in range(2)])
@@ -191,7 +192,7 @@ def test_image_to_csv_bad_input(tiny_data, tmp_path):
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run("image_to_csv.py", "--input", tmp_path / "empty", "--out", out),
                           "empty: no images")
-    from mouthgan.models import build_discriminator
+    from mouthgan.models.networks import build_discriminator
 
     build_discriminator().save(tmp_path / "discriminator.keras")
     assert_one_line_error(run("image_to_csv.py", "--input", tiny_data / "Test/White",

@@ -1,12 +1,12 @@
-"""The speed layers (``mouthgan.layers``), each against the Keras layers it replaces:
+"""The speed layers (``mouthgan.models.layers``), each against the Keras layers it replaces:
 the same weights give the same results to float rounding."""
 
 import keras
 import numpy as np
 import pytest
 
-from mouthgan.layers import UpSampleConv2D
-from mouthgan.models import build_discriminator, build_generator
+from mouthgan.models.layers import UpSampleConv2D
+from mouthgan.models.networks import build_discriminator, build_generator
 
 
 @pytest.mark.parametrize("kernel", [3, 4, 5])
@@ -47,8 +47,8 @@ def test_fused_batch_norm_is_keras_batch_norm(training, trainable):
     import keras
     import tensorflow as tf
 
-    from mouthgan.layers import FusedBatchNormalization
-    from mouthgan.models import BN_MOMENTUM
+    from mouthgan.models.layers import FusedBatchNormalization
+    from mouthgan.models.networks import BN_MOMENTUM
 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(2.0, 3.0, (8, 6, 5, 4)).astype("float32"))
@@ -78,7 +78,7 @@ def test_fused_batch_norm_is_keras_batch_norm(training, trainable):
 def test_interleave_phases_is_depth_to_space():
     import tensorflow as tf
 
-    from mouthgan.layers import interleave_phases
+    from mouthgan.models.layers import interleave_phases
 
     y = np.random.default_rng(1).normal(size=(2, 3, 5, 4 * 3)).astype("float32")
     np.testing.assert_array_equal(interleave_phases(tf.constant(y), 3),
@@ -88,7 +88,7 @@ def test_interleave_phases_is_depth_to_space():
 def test_concat_conv_equals_concatenate_then_conv(tmp_path):
     import tensorflow as tf
 
-    from mouthgan.layers import ConcatConv2D
+    from mouthgan.models.layers import ConcatConv2D
 
     rng = np.random.default_rng(2)
     image, white = (tf.constant(rng.normal(size=(2, 16, 12, c)).astype("float32"))

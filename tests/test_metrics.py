@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from mouthgan import metrics
+from mouthgan.evaluation import metrics
 
 
 @pytest.mark.parametrize("shape", [(5, 32, 40), (1, 11, 11), (2, 23, 17, 1)])
@@ -28,8 +28,8 @@ def test_psnr_and_ssim_equal_tensorflows(shape):
 
 def test_scoring_a_csv_loads_no_tensorflow(tiny_data, tmp_path):
     """score.py reads, scores and prints without importing TensorFlow (~4 s saved)."""
-    from mouthgan.data import load_folder
-    from mouthgan.export import write_csv
+    from mouthgan.data.faces import load_folder
+    from mouthgan.inference.kaggle_csv import write_csv
 
     whites, _ = load_folder(tiny_data / "Test" / "White", notes=lambda _: None)
     write_csv(whites / 255.0, tmp_path / "white.csv")

@@ -4,9 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from mouthgan.layers import UpSampleConv2D
-from mouthgan.models import (build_adversarial, build_discriminator,
-                             build_generator, compile_discriminator)
+from mouthgan.models.layers import UpSampleConv2D
+from mouthgan.models.networks import (build_adversarial, build_discriminator, build_generator, compile_discriminator)
 
 
 def test_parameter_counts_match_keras_and_the_handout():

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from mouthgan import MouthganError
-from mouthgan.inpaint import load_generator
-from mouthgan.models import build_generator
-from mouthgan.numpy_generator import NumpyGenerator, UnsupportedModel, conv2d
+from mouthgan.inference.generators import load_generator
+from mouthgan.models.networks import build_generator
+from mouthgan.models.numpy_generator import NumpyGenerator, UnsupportedModel, conv2d
 
 from test_export import run
 

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mouthgan import MouthganError, photos
-from mouthgan.data import HOLE_BOX, load_dataset, load_folder
-from mouthgan.inpaint import load_generator, restore
-from mouthgan.run_dir import make_run_dir
-from mouthgan.training import train
+from mouthgan import MouthganError
+from mouthgan.inference import photos
+from mouthgan.data.faces import HOLE_BOX, load_dataset, load_folder
+from mouthgan.inference.generators import load_generator
+from mouthgan.inference.predict import restore
+from mouthgan.util.run_dir import make_run_dir
+from mouthgan.training.trainer import train
 from conftest import ROOT
 from test_report import CHROMIUM, REQUIRED, chromium
 from test_training import tiny_config

@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from mouthgan.plots import sample_images
+from mouthgan.evaluation.plots import sample_images
 
 
 def test_sample_images_put_each_tile_in_its_row_and_column(tmp_path):

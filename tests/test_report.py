@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from mouthgan.data import load_dataset
-from mouthgan.models import build_discriminator, build_generator
-from mouthgan.report import write_report
-from mouthgan.run_dir import make_run_dir
-from mouthgan.training import train
+from mouthgan.data.faces import load_dataset
+from mouthgan.models.networks import build_discriminator, build_generator
+from mouthgan.evaluation.report import write_report
+from mouthgan.util.run_dir import make_run_dir
+from mouthgan.training.trainer import train
 from conftest import ROOT
 from test_training import tiny_config
 
@@ -86,7 +86,7 @@ def test_run_without_history_or_models_says_what_is_missing(reported_run, tmp_pa
 
 def test_telea_row_when_opencv_is_installed(reported_run, tiny_data):
     pytest.importorskip("cv2")
-    from mouthgan.report import telea_scores
+    from mouthgan.evaluation.report import telea_scores
 
     scores = telea_scores(tiny_data)
     assert set(scores) == {"test", "validation"}

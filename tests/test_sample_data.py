@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mouthgan import MouthganError, sample_data
-from mouthgan.sample_data import build_dataset, is_complete
+from mouthgan import MouthganError
+from mouthgan.data import sample_data
+from mouthgan.data.sample_data import build_dataset, is_complete
 
 
 def spec_pair(jpeg_bytes):

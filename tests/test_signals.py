@@ -10,12 +10,17 @@ import time
 import numpy as np
 import pytest
 
-from mouthgan import callbacks, checkpoints, engine, evaluation, gan, handout_loop
-from mouthgan.checkpoints import checkpoint_step
-from mouthgan.data import load_dataset
-from mouthgan.run_dir import make_run_dir
-from mouthgan.signals import Interrupted
-from mouthgan.training import train
+from mouthgan.training import callbacks
+from mouthgan.training import checkpoints
+from mouthgan.training import engine
+from mouthgan.evaluation import scores as evaluation
+from mouthgan.training import pix2pix as gan
+from mouthgan.training import handout_loop
+from mouthgan.training.checkpoints import checkpoint_step
+from mouthgan.data.faces import load_dataset
+from mouthgan.util.run_dir import make_run_dir
+from mouthgan.util.signals import Interrupted
+from mouthgan.training.trainer import train
 from conftest import ROOT
 
 

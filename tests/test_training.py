@@ -14,14 +14,14 @@ import pytest
 
 from mouthgan import MouthganError
 from mouthgan.config import TrainConfig, resolve, to_json
-from mouthgan.data import load_dataset
-from mouthgan.run_dir import make_run_dir, read_config
-from mouthgan.batches import draw_batch
-from mouthgan.checkpoints import checkpoint_step, find_checkpoint
-from mouthgan.engine import make_engine as make_engine_for_split
-from mouthgan.gan import Pix2Pix
-from mouthgan.handout_loop import HandoutLoop
-from mouthgan.training import train
+from mouthgan.data.faces import load_dataset
+from mouthgan.util.run_dir import make_run_dir, read_config
+from mouthgan.data.batches import draw_batch
+from mouthgan.training.checkpoints import checkpoint_step, find_checkpoint
+from mouthgan.training.engines import make_engine as make_engine_for_split
+from mouthgan.training.pix2pix import Pix2Pix
+from mouthgan.training.handout_loop import HandoutLoop
+from mouthgan.training.trainer import train
 from conftest import ROOT
 
 
@@ -151,7 +151,7 @@ def test_a_d_that_judges_pasted_fakes_steers_g_only_inside_the_hole(tiny_data):
 
 @pytest.mark.parametrize("kind", ["hinge", "nonsaturating"])
 def test_each_gan_loss_trains_and_scores_d_on_its_own_scale(tiny_data, kind):
-    from mouthgan.losses import d_patch_loss, g_patch_loss, patch_accuracy
+    from mouthgan.training.losses import d_patch_loss, g_patch_loss, patch_accuracy
 
     sure, unsure = np.full((2, 8, 8, 1), 3.0, np.float32), np.full((2, 8, 8, 1), 0.2, np.float32)
     if kind == "hinge":
@@ -226,7 +226,7 @@ def test_r1_penalises_d_slope_on_the_real_pairs_only(tiny_data):
 def test_feature_matching_pulls_g_toward_d_activations_on_real_pairs(tiny_data):
     import tensorflow as tf
 
-    from mouthgan.losses import feature_distance
+    from mouthgan.training.losses import feature_distance
 
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, feature_matching=10.0)
@@ -251,7 +251,7 @@ def test_feature_matching_pulls_g_toward_d_activations_on_real_pairs(tiny_data):
 
 
 def test_both_engines_draw_the_same_batches(tiny_data, tmp_path):
-    from mouthgan.batches import training_batches
+    from mouthgan.data.batches import training_batches
 
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, flip=True, hole_weight=10.0, steps=3)
@@ -471,7 +471,7 @@ def test_after_kill_9_resume_starts_from_the_last_checkpoint(tiny_data, tmp_path
 
 
 def test_linear_decay_is_constant_then_falls_to_zero():
-    from mouthgan.optimizers import LinearDecay
+    from mouthgan.training.optimizers import LinearDecay
 
     schedule = LinearDecay(1e-2, total_steps=10, updates_per_step=2)
     rates = [float(schedule(2 * step)) for step in (0, 5, 6, 8, 10, 12)]
@@ -504,7 +504,7 @@ def test_weight_decay_shrinks_only_the_generators_kernels(tiny_data):
 def test_reconstruction_loss_weighs_the_hole():
     import tensorflow as tf
 
-    from mouthgan.losses import reconstruction_loss
+    from mouthgan.training.losses import reconstruction_loss
 
     real = tf.zeros((1, 2, 2, 1))
     fake = tf.constant([[[[1.0], [0.0]], [[0.0], [-2.0]]]])
@@ -518,8 +518,8 @@ def test_reconstruction_loss_weighs_the_hole():
 
 
 def test_hole_masks_find_the_painted_box(tiny_data):
-    from mouthgan.data import HOLE_BOX
-    from mouthgan.batches import hole_masks
+    from mouthgan.data.faces import HOLE_BOX
+    from mouthgan.data.batches import hole_masks
 
     white = load_dataset(tiny_data).train.white
     masks = hole_masks(white)
@@ -532,7 +532,7 @@ def test_hole_masks_find_the_painted_box(tiny_data):
 def test_random_warp_shifts_by_whole_pixels_with_mirrored_edges():
     import tensorflow as tf
 
-    from mouthgan.batches import StepSeeds, random_warp
+    from mouthgan.data.batches import StepSeeds, random_warp
 
     images = np.random.default_rng(0).normal(size=(16, 20, 24, 1)).astype(np.float32)
     config = SimpleNamespace(shift=2, rotate=0.0, zoom=0.0)
@@ -552,7 +552,7 @@ def test_random_warp_turns_and_scales_about_the_centre():
     import cv2
     import tensorflow as tf
 
-    from mouthgan.batches import StepSeeds, random_warp
+    from mouthgan.data.batches import StepSeeds, random_warp
 
     # a smooth face-sized picture: bilinear resampling is then close to exact
     y, x = np.mgrid[0:128, 0:128].astype(np.float32)
@@ -581,8 +581,8 @@ def test_random_warp_turns_and_scales_about_the_centre():
 
 
 def test_flip_draws_stored_pairs_or_their_mirrors(tiny_data):
-    from mouthgan.data import to_model_range
-    from mouthgan.batches import FacesInMemory, hole_masks
+    from mouthgan.data.faces import to_model_range
+    from mouthgan.data.batches import FacesInMemory, hole_masks
 
     train_split = load_dataset(tiny_data).train
     config = tiny_config(tiny_data, batch_size=40, flip=True, hole_weight=10.0)
@@ -604,8 +604,8 @@ def test_flip_draws_stored_pairs_or_their_mirrors(tiny_data):
 
 
 def test_warp_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
-    from mouthgan.data import to_model_range
-    from mouthgan.batches import FacesInMemory
+    from mouthgan.data.faces import to_model_range
+    from mouthgan.data.batches import FacesInMemory
 
     train_split = load_dataset(tiny_data).train
     config = tiny_config(tiny_data, batch_size=12, shift=4, rotate=5.0, zoom=0.05, jitter=0.2)
@@ -622,7 +622,7 @@ def test_warp_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
 
 
 def test_erase_paints_one_white_rectangle_into_the_input_only(tiny_data):
-    from mouthgan.batches import FacesInMemory
+    from mouthgan.data.batches import FacesInMemory
 
     train_split = load_dataset(tiny_data).train
     plain = tiny_config(tiny_data, batch_size=16)
@@ -645,7 +645,7 @@ def test_erase_paints_one_white_rectangle_into_the_input_only(tiny_data):
 
 
 def test_mixup_blends_pairs_of_faces_and_whitens_both_holes(tiny_data):
-    from mouthgan.batches import FacesInMemory
+    from mouthgan.data.batches import FacesInMemory
 
     train_split = load_dataset(tiny_data).train
     plain = tiny_config(tiny_data, batch_size=16, flip=True)
@@ -674,7 +674,7 @@ def test_mixup_blends_pairs_of_faces_and_whitens_both_holes(tiny_data):
 def test_ema_is_what_gets_evaluated_and_saved(tiny_data, tmp_path):
     import keras
 
-    from mouthgan.gan import update_ema
+    from mouthgan.training.pix2pix import update_ema
 
     data = load_dataset(tiny_data)
     result = train(tiny_config(tiny_data, ema=0.5), data, make_run_dir(tmp_path / "r"),
@@ -716,7 +716,7 @@ PRESET_SETTINGS = {
 
 @pytest.mark.parametrize("preset", ["handout", "strong-baseline", "best", "photo"])
 def test_each_preset_builds_and_trains(tiny_data, tmp_path, preset):
-    from mouthgan.devices import resolve_precision
+    from mouthgan.training.devices import resolve_precision
 
     expected = PRESET_SETTINGS[preset]
     assert json.loads(to_json(resolve(preset))).items() >= expected.items()
@@ -759,7 +759,7 @@ def test_mixed_float16_trains_with_loss_scaling_and_counts_every_step(tiny_data,
 
 
 def test_steps_that_fit_the_budget():
-    from mouthgan.budget import steps_that_fit
+    from mouthgan.training.budget import steps_that_fit
 
     # 10 s a step, a 30 s evaluation every 100 steps: 1000 s hold 99 steps (the 100th
     # brings its evaluation: 1030 s).
@@ -770,12 +770,12 @@ def test_steps_that_fit_the_budget():
 
 def test_time_budget_stops_at_its_deadline_when_steps_slow_down(tiny_data, tmp_path,
                                                                  monkeypatch):
-    import mouthgan.budget
-    from mouthgan.checkpoints import checkpoint_step
+    import mouthgan.training.budget
+    from mouthgan.training.checkpoints import checkpoint_step
 
     # A probe that plans far more steps than fit, as one on a machine that later slowed
     # down would: the deadline, not the plan, ends the run.
-    monkeypatch.setattr(mouthgan.budget, "PLANNED_SHARE", 50.0)
+    monkeypatch.setattr(mouthgan.training.budget, "PLANNED_SHARE", 50.0)
     run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=1_000_000, minutes=0.2,
                                           eval_every=200, other_every=10_000)
     budget = saved["time_budget"]
@@ -798,16 +798,16 @@ def test_time_budget_trains_more_steps_where_they_ran_faster_than_probed(tiny_da
                                                                          monkeypatch, capsys):
     import itertools
 
-    import mouthgan.budget
-    from mouthgan.checkpoints import checkpoint_step
+    import mouthgan.training.budget
+    from mouthgan.training.checkpoints import checkpoint_step
 
     # A probe that measured 1 s a step, taken in a VM's slow spell, and a budget clock
     # under the test's control: each reading 0.02 s after the last, so a step of the
     # run (two readings) takes 0.02 s. Whatever the machine's load, the plan leaves
     # nearly all of its 18 s over, and they train the rest of the steps asked.
     ticks = itertools.count()
-    monkeypatch.setattr(mouthgan.budget, "clock", lambda: 0.02 * next(ticks))
-    monkeypatch.setattr(mouthgan.budget, "probe", lambda *args: (0.5, 1.0, 0.1))
+    monkeypatch.setattr(mouthgan.training.budget, "clock", lambda: 0.02 * next(ticks))
+    monkeypatch.setattr(mouthgan.training.budget, "probe", lambda *args: (0.5, 1.0, 0.1))
     run_dir, result, saved = budgeted_run(tiny_data, tmp_path, steps=60, minutes=0.3,
                                           eval_every=200, other_every=10_000)
     budget = saved["time_budget"]
@@ -837,7 +837,7 @@ def budgeted_run(tiny_data, tmp_path, steps, minutes, eval_every, other_every, *
 
 
 def test_narrower_widths_scale_every_level_by_one_factor():
-    from mouthgan.budget import narrower_widths
+    from mouthgan.training.budget import narrower_widths
 
     wide = (40, 80, 160, 320, 320)
     # 547 steps fit where 1250 are wanted: the widths x sqrt(547 / 1250) = 0.66
@@ -899,7 +899,7 @@ def test_time_budget_fits_the_steps_and_widths_to_this_machine(tiny_data, tmp_pa
 
 
 def test_restore_takes_the_newest_run_of_the_photo_recipe_first(tmp_path):
-    from mouthgan.bundled import default_model
+    from mouthgan.inference.bundled import default_model
 
     runs = tmp_path / "runs"
     assert default_model("photo", runs)[0] == "bundled:photo"  # no run: what ships
@@ -917,8 +917,8 @@ def test_restore_takes_the_newest_run_of_the_photo_recipe_first(tmp_path):
 
 
 def test_a_damaged_history_keeps_its_readable_rows_of_the_checkpoints_steps(tmp_path, capsys):
-    from mouthgan.callbacks import truncate_history
-    from mouthgan.plots import HISTORY_COLUMNS
+    from mouthgan.training.callbacks import truncate_history
+    from mouthgan.evaluation.plots import HISTORY_COLUMNS
 
     header = ",".join(HISTORY_COLUMNS)
     row = lambda step: f"{step},0.5,0.75,2.0,0.3,0.02,NA,NA"  # noqa: E731

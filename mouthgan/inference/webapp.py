@@ -1,0 +1,248 @@
+"""A local web page that restores photos: drop photos in, get each face before and
+after, and the restored photo to download. The same photo path as ``restore.py``
+(``mouthgan.inference.photos.restore_photo``), the same one-line reasons for a photo it cannot
+restore, and a choice of model: the bundled ones and the runs in ``runs/``.
+
+Why the standard library's HTTP server and not Gradio: one page, one endpoint, no
+dependency of hundreds of megabytes; it binds to localhost and serves one user.
+"""
+
+import base64
+import html
+import io
+import json
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from mouthgan import MouthganError
+
+MAX_UPLOAD = 25 * 1024 * 1024  # bytes of one photo
+
+
+def model_choices(runs_root="runs", extra=()):
+    """(value, label) of every model the page offers: ``extra`` (the command line's)
+    first, the newest runs, every run in ``runs_root`` with a generator, then the bundled
+    models."""
+    from mouthgan.inference.bundled import PREFIX, bundled_names, card
+
+    runs = Path(runs_root)
+    choices = [(str(m), str(m)) for m in extra]
+    for link, what in (("latest-photo", "the newest run of --preset photo"),
+                       ("latest", "the newest run")):
+        if (runs / link).exists():
+            choices.append((str(runs / link), f"{runs / link} ({what})"))
+    if runs.is_dir():
+        choices += [(str(d), str(d)) for d in sorted(runs.iterdir())
+                    if not d.is_symlink() and (d / "generator.keras").is_file()]
+    choices += [(PREFIX + name, f"{PREFIX}{name} ({card(PREFIX + name)['summary']})")
+                for name in bundled_names()]
+    seen, unique = set(), []
+    for value, label in choices:
+        if value not in seen:
+            seen.add(value)
+            unique.append((value, label))
+    return unique
+
+
+class Restorer:
+    """The face detector, and each chosen generator loaded once. One restoration at a
+    time: the models are shared by the server's threads."""
+
+    def __init__(self, choices, hole="auto"):
+        from mouthgan.inference.photos import FaceDetector
+
+        self.choices, self.hole = dict(choices), hole
+        self.detector = FaceDetector()
+        self.generators = {}
+        self.lock = threading.Lock()
+
+    def restore(self, name, data, model):
+        """One uploaded photo -> the JSON answer the page shows."""
+        from mouthgan.inference.generators import load_generators, run_flip_average
+        from mouthgan.inference.photos import before_after, restore_photo, side_by_side
+
+        if model not in self.choices:
+            raise MouthganError(f"{model}: not a model this page offers")
+        safe = Path(name).name or "photo"
+        with self.lock, tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / safe
+            path.write_bytes(data)
+            if model not in self.generators:
+                self.generators[model] = (load_generators([model], runtime="auto"),
+                                          run_flip_average(model))
+            generator, flip_average = self.generators[model]
+            try:
+                result = restore_photo(path, self.detector, generator, self.hole, flip_average)
+            except MouthganError as exc:
+                # the message names the temporary copy; the user knows the upload's name
+                raise MouthganError(str(exc).replace(str(path), safe)) from None
+        stem = Path(safe).stem
+        return {"name": safe, "ok": True, "download": f"{stem}_restored.png",
+                "restored": data_url(result.restored),
+                "before_after": data_url(before_after(result)),
+                "faces": [data_url(side_by_side(face)) for face in result.faces],
+                "notes": list(result.skipped)}
+
+
+def data_url(array):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def page(choices):
+    options = "\n".join(f'<option value="{html.escape(v)}">{html.escape(label)}</option>'
+                        for v, label in choices)
+    return PAGE.replace("{options}", options)
+
+
+def make_server(restorer, choices, host="127.0.0.1", port=7860):
+    """A ``ThreadingHTTPServer`` serving the page (GET /) and the restorations
+    (POST /restore?name=FILE&model=MODEL, the photo's bytes as the body)."""
+    body = page(choices).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if urlparse(self.path).path != "/":
+                return self._send(404, b"not found", "text/plain")
+            self._send(200, body, "text/html; charset=utf-8")
+
+        def do_POST(self):
+            url = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            name = query.get("name", "photo")
+            if url.path != "/restore":
+                return self._send(404, b"not found", "text/plain")
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_UPLOAD:
+                return self._json(413, {"name": name, "ok": False, "error":
+                                        f"{name}: larger than {MAX_UPLOAD >> 20} MB"})
+            data = self.rfile.read(length)
+            try:
+                answer = restorer.restore(name, data, query.get("model", ""))
+            except MouthganError as exc:
+                message = str(exc)
+                if not message.startswith(Path(name).name):
+                    message = f"{Path(name).name}: {message}"
+                print(f"error: {message}", file=sys.stderr, flush=True)
+                return self._json(200, {"name": name, "ok": False, "error": message})
+            faces = len(answer["faces"])
+            print(f"{answer['name']}: {faces} face{'s' if faces > 1 else ''} restored",
+                  flush=True)
+            self._json(200, answer)
+
+        def _json(self, status, payload):
+            self._send(status, json.dumps(payload).encode(), "application/json")
+
+        def _send(self, status, payload, kind):
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format, *args):  # one line per restoration is printed instead
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mouthgan: restore photos</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+#drop { border: 2px dashed #888; border-radius: 8px; padding: 2em; text-align: center; }
+#drop.over { background: #eef; }
+.photo { border-top: 1px solid #ccc; margin-top: 1.5em; }
+.photo img { max-width: 100%; display: block; margin: .5em 0; image-rendering: pixelated; }
+.error { color: #a00; }
+</style></head>
+<body>
+<h1>Restore the mouth in your photos</h1>
+<p>Paint the mouth white in a photo (or leave it: the handout's box is painted over the
+mouth), drop the photos here, and each face comes back as framed for the model, with
+its hole, restored. Nothing leaves this computer.</p>
+<p><label>Model: <select id="model">
+{options}
+</select></label></p>
+<div id="drop"><p>Drop photos here, or <input type="file" id="files" multiple
+accept="image/jpeg,image/png,image/bmp"></p></div>
+<p id="status"></p>
+<div id="results"></div>
+<script>
+const results = document.getElementById("results");
+const status = document.getElementById("status");
+async function restore(files) {
+  let done = 0;
+  for (const file of files) {
+    status.textContent = `restoring ${file.name} (${done + 1} of ${files.length})`;
+    const query = new URLSearchParams({name: file.name,
+                                       model: document.getElementById("model").value});
+    let answer;
+    try {
+      const response = await fetch("/restore?" + query, {method: "POST", body: file});
+      answer = await response.json();
+    } catch (error) {
+      answer = {name: file.name, ok: false, error: `${file.name}: ${error}`};
+    }
+    show(answer);
+    done += 1;
+  }
+  status.textContent = `${done} photo${done == 1 ? "" : "s"} done`;
+  status.dataset.done = done;
+}
+function show(answer) {
+  const section = document.createElement("section");
+  section.className = "photo";
+  section.dataset.name = answer.name;
+  const heading = document.createElement("h2");
+  heading.textContent = answer.name;
+  section.appendChild(heading);
+  if (!answer.ok) {
+    const line = document.createElement("p");
+    line.className = "error";
+    line.textContent = answer.error;
+    section.appendChild(line);
+  } else {
+    const pair = document.createElement("img");
+    pair.className = "before-after";
+    pair.src = answer.before_after;
+    pair.alt = "the photo and the restored photo";
+    section.appendChild(pair);
+    for (const face of answer.faces) {
+      const image = document.createElement("img");
+      image.className = "face";
+      image.src = face;
+      image.alt = "the face as framed for the model, with its hole, restored";
+      section.appendChild(image);
+    }
+    for (const note of answer.notes) {
+      const line = document.createElement("p");
+      line.textContent = "Not restored: " + note;
+      section.appendChild(line);
+    }
+    const link = document.createElement("a");
+    link.className = "download";
+    link.href = answer.restored;
+    link.download = answer.download;
+    link.textContent = "download " + answer.download;
+    section.appendChild(link);
+  }
+  results.appendChild(section);
+}
+document.getElementById("files").addEventListener("change", e => restore([...e.target.files]));
+const drop = document.getElementById("drop");
+drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", e => {
+  e.preventDefault(); drop.classList.remove("over"); restore([...e.dataTransfer.files]);
+});
+</script>
+</body></html>
+"""
