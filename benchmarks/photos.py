@@ -45,7 +45,8 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto"):
     from mouthgan.data.faces import HOLE_BOX, load_folder
     from mouthgan.inference.generators import load_generator, run_flip_average
     from mouthgan.inference.predict import restore
-    from mouthgan.inference.photos import (FaceDetector, box_mask, placed_photo, restore_photo, seen_in_frame)
+    from mouthgan.inference.photos import (FaceDetector, box_mask, placed_photo,
+                                           restore_photo, seen_in_frame)
 
     whites, stems = load_folder(Path(data) / "Validation" / "White", notes=lambda _: None)
     reals, _ = load_folder(Path(data) / "Validation" / "Real", notes=lambda _: None)

@@ -57,7 +57,7 @@ FLAG_GROUPS = {
     "loss": ("loss_weights", "reconstruction", "hole_weight", "gan_loss", "r1",
              "feature_matching"),
     "augmentation": ("flip", "shift", "rotate", "zoom", "jitter", "erase", "mixup"),
-    "training": ("preset", "steps", "batch_size", "time_budget", "seed", "lr", "lr_decay",
+    "training": ("preset", "init", "steps", "batch_size", "time_budget", "seed", "lr", "lr_decay",
                  "weight_decay", "beta_1", "d_steps", "d_batch", "fakes", "engine", "ema"),
     "devices": ("precision", "distribute", "devices", "sync_batchnorm"),
     "evaluation and output": ("run_dir", "flip_average", "sample_every", "eval_every",
@@ -132,6 +132,9 @@ class TrainConfig(Settings):
     preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
                      "| photo (best's network, realism first: what restore.py takes); "
                      "other flags override them")
+    init: str = _f("", "fine-tune: start from this run's trained generator and "
+                   "discriminator, with its model and loss settings (flags given override "
+                   "the others), on --data; --steps defaults to 600 and --time-budget to 10")
     steps: int = _f(3000, "training steps; each draws batch-size random pairs "
                     "(the handout's 'Epoch: 3000')")
     batch_size: int = _f(32, "pairs per step")
@@ -242,6 +245,8 @@ class TrainConfig(Settings):
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "
                                 "--engine handout is the handout's literal loop")
+        if self.init and self.engine == "handout":
+            problems.append("--init fine-tunes with the fused engine; drop --engine handout")
         if self.engine == "handout" and self.distribute not in ("auto", "none"):
             problems.append("--engine handout runs on one device; --distribute needs the "
                             "fused engine")

@@ -1,7 +1,7 @@
 """Score a Kaggle CSV against answer images: the Kaggle RMSE, and more beside it.
 
-The thin entry point of ``mouthgan.commands.score`` (installed as ``mouthgan-score``);
-``python scripts/score.py --help`` lists its options.
+The thin entry point of ``mouthgan.commands.score``, installed as the command
+``mouthgan-score``; ``python scripts/score.py --help`` lists its options.
 """
 
 from mouthgan.util import cli  # first: quiet TensorFlow logging

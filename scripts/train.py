@@ -1,7 +1,7 @@
 """Train the mouth-restoration GAN: the handout's network and loop, on NLP_data/.
 
-The thin entry point of ``mouthgan.commands.train`` (installed as ``mouthgan-train``);
-``python scripts/train.py --help`` lists its options.
+The thin entry point of ``mouthgan.commands.train``, installed as the command
+``mouthgan-train``; ``python scripts/train.py --help`` lists its options.
 """
 
 from mouthgan.util import cli  # first: quiet TensorFlow logging

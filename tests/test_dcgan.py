@@ -8,7 +8,8 @@ import pytest
 
 from mouthgan import MouthganError
 from mouthgan.config import DCGANConfig
-from mouthgan.lecture.dcgan import (DCGANTrainer, build_discriminator, build_generator, load_images)
+from mouthgan.lecture.dcgan import (DCGANTrainer, build_discriminator, build_generator,
+                                    load_images)
 from conftest import ROOT
 
 # By the slides' layers: Dense 100->12544, conv 256->128, 128->64, 64->32, 32->1 (5x5).

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from mouthgan.models.layers import UpSampleConv2D
-from mouthgan.models.networks import (build_adversarial, build_discriminator, build_generator, compile_discriminator)
+from mouthgan.models.networks import (build_adversarial, build_discriminator,
+                                      build_generator, compile_discriminator)
 
 
 def test_parameter_counts_match_keras_and_the_handout():

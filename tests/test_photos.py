@@ -272,3 +272,62 @@ def test_the_web_page_restores_uploaded_photos_in_a_real_browser(restored_folder
         server.wait(timeout=30)
         server.stdout.close()
         server.stderr.close()
+
+
+def test_own_photos_become_training_faces_held_out_by_person_and_fine_tune_a_run(
+        real_data, model, tmp_path):
+    """make_faces.py frames the faces of ordinary photos (sub-folders: one person each)
+    into the data layout, a share of the people in Validation; train.py --init
+    continues the trained run on them."""
+    reals, _ = load_folder(real_data / "Validation" / "Real", notes=lambda _: None)
+    photos_dir = tmp_path / "photos"
+    for person, faces in (("alice", (0, 1)), ("bob", (2, 3)), ("carol", (4,)), ("dan", (5,))):
+        (photos_dir / person).mkdir(parents=True)
+        for k, i in enumerate(faces):
+            photo, _ = photos.placed_photo(reals[i], 1.8, 3, 0.5, 0.5, seed=i)
+            Image.fromarray(photo).save(photos_dir / person / f"{k}.png")
+    (photos_dir / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "faces"
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_faces.py"),
+                             photos_dir, "--out", out, "--validation", "0.25"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr  # one photo had no face
+    assert f"error: {photos_dir / 'broken.jpg'}: not a readable image" in result.stderr
+    assert "Traceback" not in result.stderr
+    training = sorted(p.name for p in (out / "Training" / "Real").iterdir())
+    validation = sorted(p.name for p in (out / "Validation" / "Real").iterdir())
+    people = lambda names: {n.split("__")[0] for n in names}
+    # the 6 faces found; one person of the four (and the broken file's) held out
+    assert len(training) + len(validation) == 6
+    assert len(people(validation)) == 1 and not people(validation) & people(training)
+    real = np.asarray(Image.open(out / "Training" / "Real" / training[0]))
+    white = np.asarray(Image.open(out / "Training" / "White" / training[0]))
+    assert real.shape == (128, 128) and (white[BOX] == 255).all()
+    assert np.array_equal(real[~BOX], white[~BOX]) and (real[BOX] != 255).any()
+    # framed as the training faces are: close to the face that was placed
+    dataset = load_dataset(out)
+    assert len(dataset.train) == len(training)
+
+    tuned = tmp_path / "tuned"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), "--init", model, "--data", out,
+         "--steps", "2", "--batch-size", "2", "--time-budget", "0", "--run-dir", tuned,
+         "--quiet"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    saved = json.loads((tuned / "config.json").read_text())["config"]
+    assert saved["init"] == str(model) and saved["steps"] == 2
+    # the model settings are the trained run's
+    trained = json.loads((model / "config.json").read_text())["config"]
+    assert saved["generator_filters"] == trained["generator_filters"]
+    # a run of other layers is refused in one line
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), "--init", model, "--data", out,
+         "--generator-filters", "8", "8", "8", "8", "8", "--steps", "1", "--batch-size", "2",
+         "--time-budget", "0", "--run-dir", tmp_path / "other", "--quiet"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        f"error: {model}: its generator has other layers than this run's; fine-tune "
+        "with the run's own model settings")

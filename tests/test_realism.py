@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from mouthgan.data.faces import HOLE_BOX, load_dataset
-from mouthgan.evaluation.realism import (FaceReadings, RealismJudge, frechet_distance, identity_distance, mouth_landmark_distance)
+from mouthgan.evaluation.realism import (FaceReadings, RealismJudge, frechet_distance,
+                                         identity_distance, mouth_landmark_distance)
 
 
 def test_frechet_distance_of_a_set_to_itself_is_zero_and_a_shift_costs_its_square():

@@ -945,3 +945,22 @@ def test_a_run_resumes_over_a_history_that_is_not_csv(tiny_data, tmp_path):
     assert result["steps"] == 6
     steps = [line.split(",")[0] for line in (run_dir / "history.csv").read_text().splitlines()]
     assert steps == ["epoch", "5", "6"] and (run_dir / "loss.png").is_file()
+
+
+def test_fine_tuning_starts_from_the_trained_run_s_weights(tiny_data, tmp_path):
+    from mouthgan.training.trainer import start_from
+
+    data = load_dataset(tiny_data)
+    run_dir = make_run_dir(tmp_path / "trained")
+    train(tiny_config(tiny_data, ema=0.9), data, run_dir, verbose=0)
+    engine = make_engine(tiny_config(tiny_data, ema=0.9, seed=5), data)
+    fresh = weights(engine.generator)
+    start_from(engine, run_dir)
+    import keras
+
+    saved_g = keras.models.load_model(run_dir / "generator.keras", compile=False)
+    saved_d = keras.models.load_model(run_dir / "discriminator.keras", compile=False)
+    for model, saved in ((engine.generator, saved_g), (engine.ema_generator, saved_g),
+                         (engine.discriminator, saved_d)):
+        assert all(np.array_equal(a, b) for a, b in zip(weights(model), weights(saved)))
+    assert any(not np.array_equal(a, b) for a, b in zip(fresh, weights(engine.generator)))

@@ -78,6 +78,10 @@ def main(argv=None):
         run_dir = Path(resume).resolve() if Path(resume).is_symlink() else Path(resume)
         # The folder may have moved since it was made: record where it is now.
         config = dataclasses.replace(config, **overrides, run_dir=str(run_dir))
+    elif args.init:
+        config = fine_tuning_config(args)
+        config.validate()
+        run_dir = None
     else:
         config = config_from_args(args)
         config.validate()
@@ -111,6 +115,30 @@ def main(argv=None):
               f"raw {table['raw']['rmse']:.4f}, white-image baseline "
               f"{table['identity']['rmse']:.4f}  ({len(getattr(dataset, split))} images)")
     return 0
+
+
+# Fine-tuning (--init) is shorter than training from scratch unless told otherwise.
+FINE_TUNE = {"steps": 600, "time_budget": 10.0, "sample_every": 200, "eval_every": 200,
+             "checkpoint_every": 200}
+# Decided on the machine that fine-tunes, not taken from the trained run.
+DECIDED_HERE = {"precision": "auto", "distribute": "auto", "devices": (), "run_dir": ""}
+
+
+def fine_tuning_config(args):
+    """--init RUN: the run's settings (model, loss, augmentation), every flag given
+    overriding them, the fine-tuning lengths of ``FINE_TUNE`` unless given."""
+    import dataclasses
+
+    from mouthgan.util.run_dir import read_config
+
+    trained = read_config(args.init)
+    values = {**dataclasses.asdict(trained), **DECIDED_HERE, **FINE_TUNE}
+    for field in dataclasses.fields(trained):
+        given = getattr(args, field.name, None)
+        if given is not None and field.name != "preset":
+            values[field.name] = tuple(given) if isinstance(given, list) else given
+    values["init"] = str(args.init)
+    return dataclasses.replace(trained, **values)
 
 
 def restarted_job(args):

@@ -32,7 +32,8 @@ def training_command(config):
         if isinstance(value, bool):
             flags.append(flag if value else f"--no-{flag[2:]}")
         elif isinstance(value, tuple):
-            flags.append(f"{flag} {' '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in value)}")
+            shown = (f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+            flags.append(f"{flag} {' '.join(shown)}")
         else:
             flags.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     return " ".join(flags)

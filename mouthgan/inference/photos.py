@@ -466,6 +466,28 @@ def restore_photo(path, detector, generator, hole="auto", flip_average=False):
                          restored, skipped)
 
 
+def frame_faces(path, detector):
+    """Every usable face of an ordinary photo framed as the training faces are (the
+    photo path's detector and framing), gray uint8 (n, 128, 128), largest first, and
+    one line per face found but not framed. Nothing is painted: these are training
+    faces (``scripts/make_faces.py``). A face whose mouth is painted out is no
+    training face and is skipped."""
+    rgb, _ = read_photo(path)
+    gray = luma(rgb)
+    regions = white_regions(gray)
+    template = detector.template
+    framed, skipped = [], []
+    for i, face in enumerate(detector.find(hide_white(rgb, regions, template["mouth"]))):
+        where = f"face {i + 1} at ({face.centre[0]:.0f}, {face.centre[1]:.0f})"
+        if face.problem:
+            skipped.append(f"{where}: {face.problem}")
+        elif painted_over_mouth(regions, face, template):
+            skipped.append(f"{where}: its mouth is painted out (not a training face)")
+        else:
+            framed.append(warp(gray, face.to_frame))
+    return framed, skipped
+
+
 def before_after(result):
     """[the photo | the restored photo] in one RGB picture, 8 white pixels between."""
     restored = result.restored if result.colour else np.stack([result.restored] * 3, -1)

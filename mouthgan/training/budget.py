@@ -146,9 +146,11 @@ def size_to_budget(config, dataset, strategy, notes=print):
         probes.append({"generator_filters": list(config.generator_filters),
                        "step_seconds": round(step_seconds, 3), "steps": steps})
         wanted = math.ceil(NARROW_BELOW_SHARE * asked.steps)
+        # A fine-tuned run keeps the widths of the generator it starts from.
         widths = (narrower_widths(asked.generator_filters, config.generator_filters, steps,
                                   wanted)
-                  if steps < wanted and len(probes) < MAX_PROBES else None)
+                  if steps < wanted and len(probes) < MAX_PROBES and not config.init
+                  else None)
         if widths is None:
             break
         config = dataclasses.replace(config, generator_filters=widths)

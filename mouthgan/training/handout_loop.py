@@ -7,7 +7,8 @@ from mouthgan.data.batches import training_batches
 from mouthgan.training.engine import Engine, step_logs
 from mouthgan.training.losses import pixel_weights
 from mouthgan.models.networks import build_adversarial, compile_discriminator, patch_shape
-from mouthgan.training.optimizers import (d_updates_per_step, discriminator_adam, generator_adam)
+from mouthgan.training.optimizers import (d_updates_per_step, discriminator_adam,
+                                          generator_adam)
 
 
 class HandoutLoop(Engine):

@@ -24,7 +24,9 @@ import tensorflow as tf
 from mouthgan.data.batches import training_batches
 from mouthgan.data.faces import IMAGE_SIZE
 from mouthgan.training.engine import Engine, step_logs
-from mouthgan.training.losses import (batch_mean, d_patch_loss, feature_distance, g_patch_loss, patch_accuracy, pixel_weights, reconstruction_loss)
+from mouthgan.training.losses import (batch_mean, d_patch_loss, feature_distance,
+                                      g_patch_loss, patch_accuracy, pixel_weights,
+                                      reconstruction_loss)
 from mouthgan.models.networks import patch_shape
 from mouthgan.training.optimizers import d_updates_per_step
 

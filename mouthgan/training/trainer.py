@@ -17,11 +17,14 @@ import keras
 from mouthgan import MouthganError
 from mouthgan.training import devices
 from mouthgan.training.budget import size_to_budget
-from mouthgan.training.callbacks import (HistoryCSV, PeriodicCheckpoint, SampleGrids, StopOnRequest, ValidationRMSE, progress_callback, truncate_history)
+from mouthgan.training.callbacks import (HistoryCSV, PeriodicCheckpoint, SampleGrids,
+                                         StopOnRequest, ValidationRMSE, progress_callback,
+                                         truncate_history)
 from mouthgan.training.checkpoints import Checkpoints, checkpoint_step
 from mouthgan.training.engines import make_engine
 from mouthgan.evaluation.scores import Evaluator, final_scores, sample_faces
-from mouthgan.util.run_dir import (read_json, run_lock, write_config, write_json, write_models, writes_run_folder)
+from mouthgan.util.run_dir import (read_json, run_lock, write_config, write_json,
+                                   write_models, writes_run_folder)
 from mouthgan.util.signals import Interrupted, stop_requests
 
 
@@ -42,6 +45,34 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
         return _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief)
 
 
+def start_from(engine, run):
+    """Fine-tuning: the engine's generator (and its weight average) and discriminator
+    take the weights of a trained run's (``generator.keras``, the one it evaluated, and
+    ``discriminator.keras``). Same settings, same layers: weights map one to one."""
+    from mouthgan.inference.generators import model_file
+
+    generator = load_model(model_file(run))
+    discriminator_file = Path(model_file(run)).with_name("discriminator.keras")
+    if not discriminator_file.is_file():
+        raise MouthganError(f"{run}: no discriminator.keras beside its generator to "
+                            "fine-tune from")
+    pairs = [(engine.generator, generator), (engine.discriminator,
+                                             load_model(discriminator_file))]
+    if engine.ema_generator is not None:
+        pairs.append((engine.ema_generator, generator))
+    for model, trained in pairs:
+        if [w.shape for w in model.weights] != [w.shape for w in trained.weights]:
+            raise MouthganError(f"{run}: its {model.name} has other layers than this "
+                                "run's; fine-tune with the run's own model settings")
+        model.set_weights(trained.get_weights())
+
+
+def load_model(path):
+    import mouthgan.models.layers  # noqa: F401  registers the speed layers for loading
+
+    return keras.models.load_model(path, compile=False)
+
+
 def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
     config.validate(len(dataset.train))
     budget = deadline = None
@@ -52,6 +83,8 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
         budget = read_json(run_dir / "config.json").get("time_budget")
     engine = make_engine(config, dataset.train, strategy)
     checkpoints = Checkpoints(engine, run_dir, chief)
+    if config.init and not resume:
+        start_from(engine, config.init)
     if resume:
         restored = checkpoints.restore()
         if chief:
