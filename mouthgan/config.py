@@ -132,9 +132,10 @@ class TrainConfig(Settings):
     preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
                      "| photo (best's network, realism first: what restore.py takes); "
                      "other flags override them")
-    init: str = _f("", "fine-tune: start from this run's trained generator and "
-                   "discriminator, with its model and loss settings (flags given override "
-                   "the others), on --data; --steps defaults to 600 and --time-budget to 10")
+    init: str = _f("", "fine-tune: start from this run's (or bundled:NAME's) trained "
+                   "generator and discriminator, with its model and loss settings (flags "
+                   "given override the others), on --data; --steps defaults to 600 and "
+                   "--time-budget to 10")
     steps: int = _f(3000, "training steps; each draws batch-size random pairs "
                     "(the handout's 'Epoch: 3000')")
     batch_size: int = _f(32, "pairs per step")

@@ -69,3 +69,24 @@ def test_with_no_run_the_kaggle_export_uses_the_bundled_default_and_says_so(tiny
     assert "--preset strong-baseline --seed 0" in first
     rows = (tmp_path / "Predict.csv").read_text().splitlines()
     assert len(rows) == 1 + 128 * 128 and len(rows[0].split(",")) == 1 + 3  # 3 faces
+
+
+def test_a_bundled_model_can_be_fine_tuned_from(tiny_data, tmp_path):
+    import keras
+    import numpy as np
+
+    from mouthgan.config import TrainConfig
+    from mouthgan.data.faces import load_dataset
+    from mouthgan.inference.bundled import discriminator_file
+    from mouthgan.training.engines import make_engine
+    from mouthgan.training.trainer import start_from
+
+    c = card("bundled:default")
+    config = TrainConfig.from_dict({**c["config"], "data": str(tiny_data), "batch_size": 4})
+    engine = make_engine(config, load_dataset(tiny_data).train)
+    start_from(engine, "bundled:default")
+    saved = keras.models.load_model(discriminator_file(bundled_file("bundled:default")),
+                                    compile=False)
+    assert all(np.array_equal(a, b) for a, b in
+               zip(engine.discriminator.get_weights(), saved.get_weights()))
+    assert card("bundled:photo")["discriminator_file"].endswith("photo.discriminator.keras")

@@ -125,13 +125,17 @@ DECIDED_HERE = {"precision": "auto", "distribute": "auto", "devices": (), "run_d
 
 
 def fine_tuning_config(args):
-    """--init RUN: the run's settings (model, loss, augmentation), every flag given
-    overriding them, the fine-tuning lengths of ``FINE_TUNE`` unless given."""
+    """--init RUN (or bundled:NAME): the run's settings (model, loss, augmentation),
+    every flag given overriding them, the fine-tuning lengths of ``FINE_TUNE`` unless
+    given."""
     import dataclasses
 
+    from mouthgan.config import TrainConfig
+    from mouthgan.inference.bundled import card, is_bundled
     from mouthgan.util.run_dir import read_config
 
-    trained = read_config(args.init)
+    trained = (TrainConfig.from_dict(card(args.init)["config"]) if is_bundled(args.init)
+               else read_config(args.init))
     values = {**dataclasses.asdict(trained), **DECIDED_HERE, **FINE_TUNE}
     for field in dataclasses.fields(trained):
         given = getattr(args, field.name, None)

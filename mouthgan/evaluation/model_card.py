@@ -5,7 +5,7 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
-from mouthgan.inference.bundled import WEIGHTS_DIR, halve
+from mouthgan.inference.bundled import WEIGHTS_DIR, discriminator_file, halve
 from mouthgan.config import PRESETS, resolve
 
 
@@ -52,6 +52,8 @@ def write_bundle(run_dir, name, summary, data_root, realism=True):
     WEIGHTS_DIR.mkdir(exist_ok=True)
     target = WEIGHTS_DIR / f"{name}.keras"
     halve(source, target)
+    # D too, so that a user can fine-tune the bundled model (train.py --init bundled:NAME)
+    halve(Path(source).with_name("discriminator.keras"), discriminator_file(target))
     dataset = load_dataset(data_root, notes=lambda message: None)
     flip_average = run_flip_average(run_dir)
     scores = {}
@@ -73,6 +75,7 @@ def write_bundle(run_dir, name, summary, data_root, realism=True):
     card = {
         "name": name,
         "file": f"mouthgan/inference/weights/{name}.keras",
+        "discriminator_file": f"mouthgan/inference/weights/{name}.discriminator.keras",
         "summary": summary,
         "command": training_command(config) + f" --seed {config.seed}",
         "data": "the default data (scripts/make_dataset.py): 700 CelebA training faces, "

@@ -25,7 +25,7 @@ PREFIX = "bundled:"
 
 def bundled_names():
     """The names of the bundled models, sorted."""
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras"))
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras") if "." not in p.stem)
 
 
 def is_bundled(spec):
@@ -41,6 +41,15 @@ def bundled_file(spec):
         choices = ", ".join(PREFIX + n for n in bundled_names()) or "none"
         raise MouthganError(f"{spec}: no such bundled model (bundled: {choices})")
     return path
+
+
+def discriminator_file(generator_file):
+    """The discriminator beside a generator: a run's ``discriminator.keras``, a bundled
+    model's ``NAME.discriminator.keras`` (what ``train.py --init`` fine-tunes)."""
+    generator_file = Path(generator_file)
+    if generator_file.parent == WEIGHTS_DIR:
+        return generator_file.with_name(f"{generator_file.stem}.discriminator.keras")
+    return generator_file.with_name("discriminator.keras")
 
 
 def card(spec_or_path):

@@ -48,16 +48,17 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
 def start_from(engine, run):
     """Fine-tuning: the engine's generator (and its weight average) and discriminator
     take the weights of a trained run's (``generator.keras``, the one it evaluated, and
-    ``discriminator.keras``). Same settings, same layers: weights map one to one."""
+    ``discriminator.keras``) or a bundled model's. Same settings, same layers: weights
+    map one to one."""
+    from mouthgan.inference.bundled import discriminator_file
     from mouthgan.inference.generators import model_file
 
     generator = load_model(model_file(run))
-    discriminator_file = Path(model_file(run)).with_name("discriminator.keras")
-    if not discriminator_file.is_file():
-        raise MouthganError(f"{run}: no discriminator.keras beside its generator to "
+    discriminator = discriminator_file(model_file(run))
+    if not discriminator.is_file():
+        raise MouthganError(f"{run}: no {discriminator.name} beside its generator to "
                             "fine-tune from")
-    pairs = [(engine.generator, generator), (engine.discriminator,
-                                             load_model(discriminator_file))]
+    pairs = [(engine.generator, generator), (engine.discriminator, load_model(discriminator))]
     if engine.ema_generator is not None:
         pairs.append((engine.ema_generator, generator))
     for model, trained in pairs:
