@@ -40,11 +40,11 @@ def experiment(name, what, *flags):
 PRESETS = [experiment(p, f"the {p} preset", "--preset", p)
            for p in ("handout", "strong-baseline", "best", "photo")]
 
-# The levers, each measured once at seed 0 (RESULTS.md has the dated story). The lever
-# runs train with --no-flip-average: every row is evaluated with and without it.
-# Earlier `best` presets, as full flags: batches of 32 (until 2026-12-03), 4x the
-# handout's widths for 3000 steps, 6x for 2000 steps, 10x for 2500 steps, at learning
-# rate 2e-4 (4e-4 from 2026-11-27), in float32 unless named.
+# The levers, each measured once at seed 0. The lever runs train with
+# --no-flip-average: every row is evaluated with and without it. The steps toward
+# `best`, as full flags: batches of 32, 4x the handout's widths for 3000 steps, 6x for
+# 2000 steps, 10x for 2500 steps, at learning rate 2e-4 unless named, in float32
+# unless named.
 NO_FLIP_AVERAGE = ("--no-flip-average",)
 BEST_BATCH_32 = ("--preset", "best", "--batch-size", "32", "--sample-every", "500",
                  "--eval-every", "500", "--checkpoint-every", "500")
@@ -66,7 +66,7 @@ LEVERS = [
     experiment("x4", "G widths x4", "--generator-filters", "16", "32", "64", "128", "128",
                *NO_FLIP_AVERAGE),
     experiment("best-x4-no-jitter", "G widths x4, EMA 0.999", *BEST_X4, "--jitter", "0"),
-    experiment("best-x4", "+ brightness/contrast jitter 0.1 (`best` until 2026-11-27)",
+    experiment("best-x4", "+ brightness/contrast jitter 0.1 (a step toward `best`)",
                *BEST_X4),
     experiment("best-x4-jitter-0.2", "best x4, jitter 0.2", *BEST_X4, "--jitter", "0.2"),
     experiment("best-x4-linear-decay", "best x4, pix2pix's linear learning-rate decay",
@@ -80,7 +80,7 @@ LEVERS = [
                *BEST_X4[len(BEST_BATCH_32) + 6:]),
     experiment("best-x4-adversarial-0.1", "best x4, adversarial loss weighted 0.1",
                *BEST_X4, "--loss-weights", "0.1", "100"),
-    experiment("best-x6", "G widths x6, 2000 steps (`best` until 2026-11-27)", *BEST_X6),
+    experiment("best-x6", "G widths x6, 2000 steps (a step toward `best`)", *BEST_X6),
     experiment("best-x6-weight-decay", "best x6, AdamW weight decay 1 on G's kernels",
                *BEST_X6, "--weight-decay", "1.0"),
     experiment("best-x6-bf16", "best x6, G in mixed bfloat16", *BEST_X6_BF16),
@@ -93,8 +93,8 @@ LEVERS = [
     experiment("best-x6-bf16-lr-4e-4", "best x6 bf16, learning rate 4e-4",
                *BEST_X6_BF16[:-1], "4e-4"),
     experiment("best-x10-lr-2e-4", "G widths x10, 2500 steps, G in bfloat16 on AMX "
-               "(`best` until 2026-11-27)", *BEST_BATCH_32, "--steps", "2500", "--lr", "2e-4"),
-    experiment("best-batch-32", "+ learning rate 4e-4, G and D (`best` until 2026-12-03)",
+               "(a step toward `best`)", *BEST_BATCH_32, "--steps", "2500", "--lr", "2e-4"),
+    experiment("best-batch-32", "+ learning rate 4e-4, G and D (`best` in batches of 32)",
                *BEST_BATCH_32, "--steps", "2500"),
     experiment("best", "+ batches of 16 for twice the steps (`best`)", "--preset", "best"),
 ]

@@ -259,51 +259,28 @@ class TrainConfig(Settings):
         return self
 
 
-# Presets change only what differs from the defaults above.
+# Presets change only what differs from the defaults above. Why each setting is there,
+# in short; the figures that decided it are in benchmarks/RESULTS.md.
 PRESETS = {
     # The handout's literal recipe, loss weights [1, 1]. On the default data it lands
-    # worse than classical cv2.inpaint (docs/data.md): the adversarial MSE alone
-    # barely pulls the output toward the face.
+    # worse than classical cv2.inpaint: the adversarial MSE alone barely pulls the
+    # output toward the face.
     "handout": {"loss_weights": (1.0, 1.0)},
     # The default: the handout's network and loop with pix2pix's L1 weight 100, random
     # horizontal flips (faces are near-symmetric: twice the poses for free), the L1
     # weighted 10x inside the white hole (the export pastes the hole only, so the rest
-    # is nearly free to get wrong) and flip averaging at evaluation and export.
-    # Measured, pasted, Test / Validation RMSE (benchmarks/RESULTS.md): without flips
-    # 0.0395 / 0.0342 (seed 0); flips 0.0337 / 0.0316 (seed 0), 0.0323 / 0.0289 (seed 1);
-    # + hole weight 10, seeds 0/1/2: 0.0308 / 0.0279, 0.0309 / 0.0280, 0.0297 / 0.0281;
-    # + flip averaging: 0.0302 / 0.0272, 0.0301 / 0.0268, 0.0295 / 0.0275.
-    # + weight decay 1 of G's kernels (2026-12-02, on a later batch draw): 0.0301 /
-    # 0.0275, 0.0287 / 0.0266, 0.0301 / 0.0279 -> 0.0296 / 0.0271, 0.0287 / 0.0262,
-    # 0.0294 / 0.0271, and ahead on every row of benchmarks/shift.py's table (faces
-    # under other lighting, blur, noise, JPEG, framing): a small G that fits 700 faces
-    # less tightly travels better. (On the wide G of `best` it changed nothing.)
-    # `--hole-weight 1 --no-flip-average` is the handout's uniform L1.
+    # is nearly free to get wrong), flip averaging at evaluation and export (two honest
+    # guesses whose errors partly cancel), and weight decay of G's kernels (a small G
+    # that fits 700 faces less tightly travels better to faces unlike them).
+    # `--hole-weight 1 --no-flip-average --weight-decay 0` is the handout's uniform L1.
     "strong-baseline": {"flip": True, "hole_weight": 10.0, "flip_average": True,
                         "weight_decay": 1.0},
-    # The strongest model this package trains in about 30 minutes on 2 CPU cores.
-    # Measured, seed 0, Validation RMSE pasted: strong-baseline without flip averaging
-    # 0.0279; + 4x wider G 0.0259; + EMA 0.0255; + flip averaging 0.0248; + brightness/
-    # contrast jitter 0.1 0.0245 (seeds 0/1/2: 0.0245/0.0243/0.0247 against 0.0248/0.0246/
-    # 0.0251 without); 6x wider G (2.35M parameters) for 2000 steps instead of 4x for
-    # 3000: seeds 0/1/2 0.0241/0.0242/0.0244 (Test 0.0263/0.0255/0.0266). G in bfloat16
-    # (`precision`, where the CPU has AMX) halves the wide G's step at the same RMSE,
-    # which pays for 10x the handout's widths (6.5M parameters) for 2500 steps: seeds
-    # 0/1/2 0.0239/0.0238/0.0238 (Test 0.0260/0.0259/0.0257), in ~21-27 minutes of
-    # training on an idle 2-core machine (511-657 ms a step; 1285 ms in float32).
-    # Learning rate 4e-4 instead of the handout's 2e-4 (G and D): seeds 0/1/2
-    # 0.0235/0.0236/0.0237 (Test 0.0261/0.0259/0.0252), ahead at every evaluation.
-    # Batches of 16 instead of the handout's 32, for twice the steps on the same faces
-    # (a step costs in proportion to its batch on a CPU): on a CPU with AVX2 only, where
-    # the time budget narrows G, Validation 0.0236 against 0.0241 (seed 0, 30 minutes);
-    # at equal faces seen, 0.0244 against 0.0251 after 16k faces.
-    # Tried and left out: dropout 0.5 (0.0291 vs 0.0279 on the small G; on the 4x G
-    # 0.0262 vs 0.0247 at step 2000, stopped), L2 x1000, instance norm, a sixth level,
-    # linear lr decay, adversarial weight 0.1 (no change), shifts of up to 4 px and
-    # random white rectangles in the input (worse at step 1500; stopped), AdamW weight
-    # decay 1 (0.0241 on the 6x G, no change), mixup 0.2 (0.0242 on the 6x G), a fully
-    # connected context layer at the bottleneck (0.0246), learning rate 1e-4 (0.0247).
-    # Every figure: benchmarks/RESULTS.md.
+    # The strongest model this package trains in about 30 minutes on 2 CPU cores:
+    # 10x the handout's widths (6.5M parameters; capacity is the largest lever after the
+    # hole weight), EMA of G's weights, brightness/contrast jitter, learning rate 4e-4,
+    # G in bfloat16 where the CPU has AMX, and batches of 16 (a CPU step costs in
+    # proportion to its batch: twice the updates for the same faces and minutes). The
+    # time budget trains what fits in 30 minutes, narrowing G where too little would.
     "best": {"flip": True, "hole_weight": 10.0, "ema": 0.999, "flip_average": True,
              "generator_filters": (40, 80, 160, 320, 320), "steps": 5000, "batch_size": 16,
              "sample_every": 1000, "eval_every": 1000, "checkpoint_every": 1000,
@@ -311,14 +288,11 @@ PRESETS = {
 }
 # The recipe for photos, which people judge by eye: `best`'s G, steps and 30 minutes,
 # trained for the realism that face networks measure (benchmarks/realism.py) rather
-# than for the Kaggle RMSE. best's small D cannot tell its fakes (D's accuracy stays at
-# 0.45-0.48 for all 5000 steps, its verdict at the 0.25 of chance), so the adversarial
-# loss steers nothing: here D is 4x as wide, the adversarial loss weighs 10x more
-# against the L1 (x10, not x100), and there is no flip averaging, which averages two
-# restorations and so blurs them. Seed 0, all 5000 steps, Validation: FFD 0.041 and
-# identity 0.379 against best's 0.044 and 0.382, for mouth LMD 1.54 against 1.49 and
-# RMSE 0.0239 against 0.0236 (one seed: RESULTS.md has the table and the levers that
-# moved nothing). restore.py takes a run of it first.
+# than for the Kaggle RMSE. best's small D cannot tell its fakes (its accuracy stays
+# near a half), so the adversarial loss steers nothing: here D is 4x as wide, the
+# adversarial loss weighs 10x more against the L1 (x10, not x100), and there is no
+# flip averaging, which averages two restorations and so blurs them. restore.py takes
+# a run of it first.
 PRESETS["photo"] = {**PRESETS["best"], "loss_weights": (1.0, 10.0), "flip_average": False,
                     "discriminator_filters": (16, 32, 64, 128)}
 
