@@ -153,6 +153,9 @@ def main():
                         choices=[p.name for p in PRESETS], help="the presets to score")
     parser.add_argument("--levers", nargs="*", metavar="NAME", choices=[e.name for e in LEVERS],
                         help="also the realism levers: these, or all of them")
+    parser.add_argument("--lever-seeds", type=int, nargs="+", default=None,
+                        help="seeds of the lever runs (default: the first of --seeds; "
+                             "several: also each lever's runs as one)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be trained")
     parser.add_argument("--picture", type=Path, help="draw the perception-distortion "
                         "plane into this PNG")
@@ -160,6 +163,9 @@ def main():
                         "into this PNG: white, each preset's seed-0 restoration, real (CelebA "
                         "faces, whose terms allow no redistribution: for your own eyes)")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--section", default="", help="with --write: a section of its own "
+                        "under this name (e.g. the photo recipe over seeds) instead of the "
+                        "main table")
     args = parser.parse_args()
     if not (ROOT / "NLP_data" / "Training").exists():
         raise SystemExit("error: NLP_data/ has no data; build it with "
@@ -169,9 +175,11 @@ def main():
     trained = {}  # experiment -> its run folders, one per seed
     levers = [] if args.levers is None else [e for e in LEVERS
                                              if not args.levers or e.name in args.levers]
+    lever_seeds = args.lever_seeds or args.seeds[:1]
+    seeds_of = {}
     for exp in experiments + levers:
-        seeds = args.seeds if exp in experiments else args.seeds[:1]
-        dirs = [ensure_run(exp.name, exp.flags, seed, args.dry_run) for seed in seeds]
+        seeds_of[exp] = args.seeds if exp in experiments else lever_seeds
+        dirs = [ensure_run(exp.name, exp.flags, seed, args.dry_run) for seed in seeds_of[exp]]
         trained[exp] = [d for d in dirs if d is not None]
     if args.dry_run:
         return
@@ -199,11 +207,11 @@ def main():
         add(name, faces, short=name.split(",")[0] if "blurred" not in name else
             f"blur sigma {name.rsplit(' ', 1)[-1]}")
     for exp, dirs in trained.items():
-        for seed, run_dir in zip(args.seeds, dirs):
+        for seed, run_dir in zip(seeds_of[exp], dirs):
             add(f"`{' '.join(exp.flags)}`, seed {seed}", restorations([run_dir], white, holes),
                 d_accuracy_second_half(run_dir), short=f"{exp.name} s{seed}")
         if len(dirs) > 1:
-            add(f"`{' '.join(exp.flags)}`, seeds {' / '.join(map(str, args.seeds))} as one",
+            add(f"`{' '.join(exp.flags)}`, seeds {' / '.join(map(str, seeds_of[exp]))} as one",
                 restorations(dirs, white, holes), short=f"{exp.name} x{len(dirs)}")
 
     command = " ".join(["python benchmarks/realism.py", *sys.argv[1:]])
@@ -227,8 +235,9 @@ def main():
         comparison_grid(columns, args.faces, "Validation faces, seed 0")
         print(f"{args.faces}: written")
     if args.write:
-        write_section("realism.py", "Realism as face networks see it "
-                      "(`benchmarks/realism.py`)", text)
+        marker = "realism.py" + (f":{args.section}" if args.section else "")
+        heading = "Realism as face networks see it (`benchmarks/realism.py`)"
+        write_section(marker, heading + (f": {args.section}" if args.section else ""), text)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 def write_section(script, heading, text):
     """Replace the section ``script`` wrote last time (between its markers), or append
-    it under ``heading``. Written to a temporary file and renamed."""
+    it under ``heading``. ``script`` may name one of a script's sections, as
+    ``realism.py:NAME``. Written to a temporary file and renamed."""
     start, end = f"<!-- {script}:start -->", f"<!-- {script}:end -->"
     body = (f"{start}\nMeasured {time.strftime('%Y-%m-%d')} with "
-            f"`python benchmarks/{script}`.\n\n{text}\n{end}")
+            f"`python benchmarks/{script.split(':')[0]}`.\n\n{text}\n{end}")
     current = RESULTS.read_text()
     if start in current and end in current:
         current = current[:current.index(start)] + body + current[current.index(end) + len(end):]
