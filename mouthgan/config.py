@@ -134,7 +134,7 @@ class TrainConfig(Settings):
                      "other flags override them")
     init: str = _f("", "fine-tune: start from this run's (or bundled:NAME's) trained "
                    "generator and discriminator, with its model and loss settings (flags "
-                   "given override the others), on --data; --steps defaults to 600 and "
+                   "given override the others), on --data; --steps defaults to 200 and "
                    "--time-budget to 10")
     steps: int = _f(3000, "training steps; each draws batch-size random pairs "
                     "(the handout's 'Epoch: 3000')")
