@@ -142,7 +142,7 @@ def test_the_quiet_import_passes_other_lines_on(tmp_path):
             "os.write(2, b'WARNING: All log messages before absl::InitializeLog() is "
             "called are written to STDERR\\n')\n"
             f"os.write(2, b'W0000 00:00:1.0 4252 allocator.cc:1] {name} real warning\\n')\n")
-    code = "from mouthgan import cli\ncli.import_tensorflow()\nprint('imported')\n"
+    code = "from mouthgan.util import cli\ncli.import_tensorflow()\nprint('imported')\n"
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -162,7 +162,7 @@ def test_native_error_noise_is_dropped_and_every_other_line_kept():
     # What TensorFlow's C++ writes to descriptor 2 on a CPU machine with CUDA libraries,
     # and during a best run; then lines a user must see, from C++ and from Python.
     code = ("import os, sys\n"
-            "from mouthgan import cli\n"
+            "from mouthgan.util import cli\n"
             "cli.filter_native_stderr()\n"
             "os.write(2, b'E0000 00:00:1796468451.9 4380 cuda_platform.cc:52] failed call "
             "to cuInit: INTERNAL: CUDA error: UNKNOWN ERROR (303)\\n')\n"

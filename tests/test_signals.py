@@ -352,7 +352,7 @@ def test_the_dcgan_example_stops_on_a_signal_with_a_checkpoint_and_resumes(tiny_
 def test_a_signal_outside_a_training_loop_exits_at_once(tmp_path):
     """Before any step (here: while the script waits), there is nothing to save."""
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "from mouthgan import cli\n"
+            "from mouthgan.util import cli\n"
             "def main(argv):\n"
             "    print('ready', flush=True); time.sleep(60)\n"
             "cli.run(main)\n" % str(ROOT))
