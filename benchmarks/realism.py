@@ -17,6 +17,7 @@ puts the table into benchmarks/RESULTS.md.
 """
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -214,7 +215,7 @@ def main():
             add(f"`{' '.join(exp.flags)}`, seeds {' / '.join(map(str, seeds_of[exp]))} as one",
                 restorations(dirs, white, holes), short=f"{exp.name} x{len(dirs)}")
 
-    command = " ".join(["python benchmarks/realism.py", *sys.argv[1:]])
+    command = shlex.join(["python", "benchmarks/realism.py", *sys.argv[1:]])
     text = f"`{command}`\n\n" + "\n".join(lines) + (
         "\n\nFFD: Fréchet distance between dlib's face-recognition embeddings of the "
         "restored faces and of the 700 training faces; identity: mean L2 distance of each "
