@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mouthgan import MouthganError
 from mouthgan.util import cli
-from mouthgan.inference.bundled import default_model, describe, is_bundled
+from mouthgan.inference.bundled import models_to_use
 
 TOLERANCE = 1e-4  # float32 end to end: what the runtimes may differ by
 SUFFIXES = {"saved_model": "", "litert": ".tflite", "onnx": ".onnx"}
@@ -37,10 +37,7 @@ def main(argv=None):
                         help="export the average with the mirrored face's restoration "
                              "(default: as the model's run was evaluated)")
     args = parser.parse_args(argv)
-    why = ""
-    if args.model is None:
-        args.model, why = default_model("kaggle")
-    print(f"model: {describe(args.model, why) if is_bundled(args.model) else args.model}")
+    [args.model] = models_to_use([args.model] if args.model else [], "kaggle")
     missing = [name for name in RUNTIMES[args.format] if not _importable(name)]
     if missing:
         raise MouthganError(f"--format {args.format} needs {', '.join(missing)}: "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mouthgan import MouthganError
 from mouthgan.util import cli
-from mouthgan.inference.bundled import default_model, describe, is_bundled
+from mouthgan.inference.bundled import models_to_use
 
 
 def main(argv=None):
@@ -37,15 +37,7 @@ def main(argv=None):
                              "faster) or Keras; auto: NumPy unless the model needs Keras")
     parser.add_argument("--batch-size", type=int, default=64, help="images per predict call")
     args = parser.parse_args(argv)
-    why = ""
-    if not args.model:
-        model, why = default_model("kaggle")
-        args.model = [model]
-        if not is_bundled(model):
-            print(f"model: {model}{why}")
-    for model in args.model:
-        if is_bundled(model):
-            print(f"model: {describe(model, why)}")
+    args.model = models_to_use(args.model, "kaggle")
     if args.batch_size <= 0:
         raise MouthganError(f"--batch-size must be > 0, got {args.batch_size}")
     out = Path(args.out)

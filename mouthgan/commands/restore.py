@@ -17,7 +17,7 @@ from pathlib import Path
 from mouthgan import MouthganError
 from mouthgan.util import cli
 from mouthgan.util import signals
-from mouthgan.inference.bundled import default_model, describe, is_bundled
+from mouthgan.inference.bundled import models_to_use
 
 HOLES = {
     "auto": "fill the painted-out (white) region over the mouth when there is one, else "
@@ -48,15 +48,7 @@ def main(argv=None):
                         help="average each restoration with that of the mirrored face "
                              "(default: as the model's run was evaluated)")
     args = parser.parse_args(argv)
-    why = ""
-    if not args.model:
-        model, why = default_model("photo")
-        args.model = [model]
-        if not is_bundled(model):
-            print(f"model: {model}{why}")
-    for model in args.model:
-        if is_bundled(model):
-            print(f"model: {describe(model, why)}")
+    args.model = models_to_use(args.model, "photo")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise MouthganError(f"{out}: exists and is not a folder; give --out a folder")

@@ -80,6 +80,22 @@ def default_model(purpose, runs_root="runs"):
     return PREFIX + ("photo" if purpose == "photo" else "default"), f"no run in {runs}/; "
 
 
+def models_to_use(given, purpose, runs_root="runs"):
+    """The models a script runs: those given, else ``default_model(purpose)``; one line
+    printed for a model chosen for the user and for each bundled one (which, and how
+    it was trained)."""
+    models, why = list(given or []), ""
+    if not models:
+        model, why = default_model(purpose, runs_root)
+        models = [model]
+        if not is_bundled(model):
+            print(f"model: {model}{why}")
+    for model in models:
+        if is_bundled(model):
+            print(f"model: {describe(model, why)}")
+    return models
+
+
 def halve(src, dst, float32_compute=True):
     """Write the ``.keras`` file ``src`` to ``dst`` with its float32 weights stored in
     float16: a standard Keras file, half the size; Keras casts the weights back to
