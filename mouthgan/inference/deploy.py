@@ -81,6 +81,6 @@ def load_runtime(format, path):
         return run_litert
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda faces: session.run(None, {name: faces})[0]
+    model = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = model.get_inputs()[0].name
+    return lambda faces: model.run(None, {name: faces})[0]
