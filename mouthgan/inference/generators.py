@@ -58,7 +58,7 @@ def load_generator(path="runs/latest", runtime="keras"):
     if runtime not in ("keras", "numpy", "auto"):
         raise MouthganError(f"unknown runtime {runtime!r}: use keras, numpy or auto")
     check_restoration_generator(path)
-    generator = _load_model(path, runtime)
+    generator = load_model(path, runtime)
     # One blank image through it: a restoration generator gives back an image of the
     # shape it takes (a discriminator of single images gives a verdict).
     shape = tuple(generator.input_shape[1:])
@@ -95,8 +95,9 @@ def load_generators(paths, runtime="keras"):
     return generators[0] if len(generators) == 1 else AveragedGenerators(generators, paths)
 
 
-def _load_model(path, runtime):
-
+def load_model(path, runtime="keras"):
+    """A ``.keras`` file as a Keras model (or a ``NumpyGenerator``), unchecked; one line
+    naming the file when it is no loadable model."""
     from mouthgan.models.numpy_generator import NumpyGenerator, UnsupportedModel
 
     # A file that is no zip at all is no model: Keras gives the clearer message.

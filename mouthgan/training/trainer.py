@@ -51,7 +51,7 @@ def start_from(engine, run):
     ``discriminator.keras``) or a bundled model's. Same settings, same layers: weights
     map one to one."""
     from mouthgan.inference.bundled import discriminator_file
-    from mouthgan.inference.generators import model_file
+    from mouthgan.inference.generators import load_model, model_file
 
     generator = load_model(model_file(run))
     discriminator = discriminator_file(model_file(run))
@@ -66,12 +66,6 @@ def start_from(engine, run):
             raise MouthganError(f"{run}: its {model.name} has other layers than this "
                                 "run's; fine-tune with the run's own model settings")
         model.set_weights(trained.get_weights())
-
-
-def load_model(path):
-    import mouthgan.models.layers  # noqa: F401  registers the speed layers for loading
-
-    return keras.models.load_model(path, compile=False)
 
 
 def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
