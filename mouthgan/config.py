@@ -59,7 +59,7 @@ FLAG_GROUPS = {
     "augmentation": ("flip", "shift", "rotate", "zoom", "jitter", "erase", "mixup"),
     "training": ("preset", "init", "steps", "batch_size", "time_budget", "seed", "lr", "lr_decay",
                  "weight_decay", "beta_1", "d_steps", "d_batch", "fakes", "engine", "ema"),
-    "devices": ("precision", "distribute", "devices", "sync_batchnorm"),
+    "devices": ("precision", "distribute", "devices", "sync_batchnorm", "peer_timeout"),
     "evaluation and output": ("run_dir", "flip_average", "sample_every", "eval_every",
                               "checkpoint_every"),
 }
@@ -182,6 +182,9 @@ class TrainConfig(Settings):
     sync_batchnorm: bool = _f(True, "under a strategy, BatchNormalization takes its "
                               "statistics over the global batch, so that N replicas x B/N "
                               "take the step 1 device x B takes")
+    peer_timeout: float = _f(300.0, "--distribute multi-worker: how long a worker waits for "
+                             "the others, in seconds, at start and at each exchange, before "
+                             "it gives up in one line (the last checkpoint stays)")
     # evaluation and output
     run_dir: str = _f("", "where the run is written (default runs/<timestamp>)")
     flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "
@@ -194,7 +197,7 @@ class TrainConfig(Settings):
     def validate(self, n_train=None):
         problems = []
         for name in ("steps", "batch_size", "d_steps", "sample_every", "eval_every",
-                     "checkpoint_every"):
+                     "checkpoint_every", "peer_timeout"):
             if getattr(self, name) <= 0:
                 problems.append(f"--{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
         for name in ("generator_filters", "discriminator_filters"):

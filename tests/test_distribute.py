@@ -1,15 +1,19 @@
 """Training under tf.distribute and on streamed data, on this CPU machine: the CPU split
 into two logical devices, two local worker processes, 20,000 faces on disk."""
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -123,31 +127,57 @@ def test_input_auto_streams_beyond_the_memory_budget(monkeypatch):
     assert data.input_mode(20_000, replace(config, input="memory")) == "memory"
 
 
+# Ports for the workers' servers are taken below the system's ephemeral range, which the
+# kernel hands to other programs' sockets: a port found free there stays free until a
+# worker binds it, unless another test takes it, which the lock files rule out.
+PORT_RANGE = (20000, 32000)
+
+
+@contextlib.contextmanager
 def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+    """``n`` ports that nothing listens on, each held by a lock file of this machine
+    (``/tmp``) while the block runs, so that two tests running at once never share one."""
+    rng = np.random.default_rng()
+    held = []
+    try:
+        while len(held) < n:
+            port = int(rng.integers(*PORT_RANGE))
+            lock = open(Path(tempfile.gettempdir()) / f"mouthgan-test-port-{port}.lock", "w")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                with socket.socket() as probe:
+                    probe.bind(("", port))
+            except OSError:
+                lock.close()
+                continue
+            held.append((port, lock))
+        yield [port for port, _ in held]
+    finally:
+        for _, lock in held:
+            lock.close()
 
 
-def start_workers(workers, data, run_dir, steps, ports, log_dir, attempt):
-    """Start one worker a port, each appended to ``workers`` as it starts: a caller
-    that stops ``workers`` in a ``finally`` stops the first if the second fails to
-    start (it would wait for its peer for ever)."""
+def start_workers(workers, data, run_dir, steps, ports, log_dir, attempt, count=None,
+                  extra=(), sigint_ignored=False):
+    """Start one worker a port (the first ``count`` of them), each appended to
+    ``workers`` as it starts: a caller that stops ``workers`` in a ``finally`` stops the
+    first if the second fails to start."""
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    for index in range(len(ports)):
+    for index in range(count or len(ports)):
         env = {**python_env(), "TF_CONFIG": json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        log = open(log_dir / f"worker{index}-{attempt}.log", "w")
-        workers.append(subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(data),
-             "--run-dir", str(run_dir), "--distribute", "multi-worker", "--steps", str(steps),
-             "--batch-size", "4", "--checkpoint-every", "10", "--eval-every", "50",
-             "--sample-every", "50", "--quiet"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+        with open(log_dir / f"worker{index}-{attempt}.log", "w") as log:
+            workers.append(subprocess.Popen(
+                [sys.executable, str(ROOT / "scripts/train.py"), "--data", str(data),
+                 "--run-dir", str(run_dir), "--distribute", "multi-worker", "--steps",
+                 str(steps), "--batch-size", "4", "--checkpoint-every", "10",
+                 "--eval-every", "50", "--sample-every", "50", "--quiet", *extra],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                preexec_fn=ignore_sigint if sigint_ignored else None))
+
+
+def ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def stop(processes):
@@ -157,32 +187,55 @@ def stop(processes):
         p.wait()
 
 
+def wait_for(condition, seconds, what):
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, f"no {what} in {seconds} s"
+        time.sleep(0.2)
+
+
+def last_line(log):
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+    return text.strip().splitlines()[-1]
+
+
 def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
     from mouthgan.training.checkpoints import checkpoint_step
 
     run_dir, steps = tmp_path / "run", 30
     workers = []
-    try:
-        start_workers(workers, tiny_data, run_dir, steps, free_ports(2), tmp_path, 1)
-        deadline = time.time() + 300
-        while checkpoint_step(run_dir) < 10 and time.time() < deadline:
+    with free_ports(2) as ports:
+        try:
+            start_workers(workers, tiny_data, run_dir, steps, ports, tmp_path, 1)
+            wait_for(lambda: checkpoint_step(run_dir) >= 10 or any(
+                w.poll() is not None for w in workers), 300, "checkpoint")
             assert all(w.poll() is None for w in workers), \
                 (tmp_path / "worker0-1.log").read_text()[-3000:]
-            time.sleep(0.2)
-        killed_at = checkpoint_step(run_dir)
-        assert 10 <= killed_at < steps
-        workers[1].kill()  # kill -9: the job is broken; its scheduler restarts it
-    finally:
-        stop(workers)
+            # Worker 1 stuck (stopped, not gone): worker 0 waits for it inside
+            # TensorFlow, where no signal handler runs, and still stops on SIGTERM.
+            os.kill(workers[1].pid, signal.SIGSTOP)
+            time.sleep(3)  # worker 0 is in its next exchange by now, for good
+            os.kill(workers[0].pid, signal.SIGTERM)
+            assert workers[0].wait(timeout=120) == 143
+            killed_at = checkpoint_step(run_dir)
+            assert 10 <= killed_at < steps
+            assert last_line(tmp_path / "worker0-1.log") == (
+                f"SIGTERM: stopped while waiting for a peer; the last checkpoint (step "
+                f"{killed_at}) is in {run_dir}; continue with the same command on every worker")
+            workers[1].kill()  # kill -9: the job is broken; its scheduler restarts it
+        finally:
+            stop(workers)
     assert not (run_dir / "summary.json").exists()
 
     # The same command again, on both workers: it resumes from the last checkpoint.
     workers = []
-    try:
-        start_workers(workers, tiny_data, run_dir, steps, free_ports(2), tmp_path, 2)
-        codes = [w.wait(timeout=600) for w in workers]
-    finally:
-        stop(workers)
+    with free_ports(2) as ports:
+        try:
+            start_workers(workers, tiny_data, run_dir, steps, ports, tmp_path, 2)
+            codes = [w.wait(timeout=600) for w in workers]
+        finally:
+            stop(workers)
     logs = [(tmp_path / f"worker{i}-2.log").read_text() for i in range(2)]
     assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
     assert f"Resuming {run_dir} at step " in logs[0]
@@ -204,6 +257,36 @@ def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
     assert f"Resuming {run_dir} at step {steps}" in more.stdout
     assert json.loads((run_dir / "summary.json").read_text())["steps"] == steps + 5
     assert json.loads((run_dir / "config.json").read_text())["replicas"] == 1
+
+
+def test_a_worker_whose_peer_never_comes_gives_up_or_stops_on_a_signal(tiny_data, tmp_path):
+    """The peer never starts: the worker ends after --peer-timeout in one line, and
+    before it on SIGTERM, or on SIGINT even when it was started with SIGINT ignored
+    (as a background shell starts commands)."""
+    waiting = "waiting at most"
+    with free_ports(2) as ports:
+        for attempt, (signum, timeout, code) in enumerate(
+                [(None, 5, 2), (signal.SIGTERM, 300, 143), (signal.SIGINT, 300, 130)]):
+            log = tmp_path / f"worker0-{attempt}.log"
+            workers = []
+            try:
+                start_workers(workers, tiny_data, tmp_path / f"run{attempt}", 10, ports,
+                              tmp_path, attempt, count=1,
+                              extra=("--peer-timeout", str(timeout)),
+                              sigint_ignored=signum == signal.SIGINT)
+                if signum is not None:
+                    wait_for(lambda: waiting in log.read_text(), 120, "start")
+                    time.sleep(1)
+                    os.kill(workers[0].pid, signum)
+                assert workers[0].wait(timeout=120) == code, log.read_text()[-3000:]
+            finally:
+                stop(workers)
+            assert f"{waiting} {timeout} s for the others (--peer-timeout)" in log.read_text()
+            expected = {None: f"error: no answer from the other workers within {timeout} s "
+                              "(--peer-timeout): start the same command on every worker "
+                              f"TF_CONFIG names (localhost:{ports[0]}, localhost:{ports[1]})",
+                        signal.SIGTERM: "SIGTERM: stopped", signal.SIGINT: "SIGINT: stopped"}
+            assert last_line(log) == expected[signum]
 
 
 # Peak memory of a streamed run, in a process of its own (ru_maxrss is per process).

@@ -368,3 +368,24 @@ def test_a_signal_outside_a_training_loop_exits_at_once(tmp_path):
         process.communicate()
     assert process.returncode == 143
     assert err.strip() == "SIGTERM: stopped"
+
+
+def test_a_stop_signal_the_loop_does_not_take_up_unblocks_the_main_thread():
+    """``unblock_on_stop`` calls its abort when the loop has not taken the signal up
+    within the grace (the main thread blocked in native code), and not when it has."""
+    import threading
+
+    from mouthgan.util.signals import stop_requests, unblock_on_stop
+
+    for taken in (False, True):
+        aborted = []
+        with stop_requests() as request, unblock_on_stop(aborted.append, grace=0.5):
+            os.kill(os.getpid(), signal.SIGTERM)
+            deadline = time.time() + 5
+            while not request and time.time() < deadline:  # the handler runs here
+                time.sleep(0.01)
+            request.taken = taken
+            time.sleep(1.5)
+        assert request.signum == signal.SIGTERM
+        assert aborted == ([] if taken else [signal.SIGTERM])
+        assert not any(t.name == "unblock-on-stop" for t in threading.enumerate())

@@ -17,7 +17,7 @@ from mouthgan.util import cli
 
 # What may change when a run resumes: its length and rhythm, and where it runs.
 RESUMABLE_FLAGS = ("steps", "sample_every", "eval_every", "checkpoint_every", "distribute",
-                   "devices", "sync_batchnorm", "input")
+                   "devices", "sync_batchnorm", "peer_timeout", "input")
 
 
 def parse_args(argv=None):

@@ -12,6 +12,7 @@ from mouthgan.config import PRESETS, resolve
 # Settings that say where and how a run was kept, not what it learned: left out of the
 # command on a card.
 _NOT_IN_COMMAND = ("run_dir", "data", "input", "distribute", "devices", "sync_batchnorm",
+                   "peer_timeout",
                    "precision", "sample_every", "eval_every", "checkpoint_every")
 
 

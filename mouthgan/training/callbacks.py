@@ -174,6 +174,7 @@ class StopOnRequest(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.request:
             self.model.stop_training = True
+            self.request.taken = True
 
 
 def truncate_history(path, step):

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import re
+import signal
 
 import tensorflow as tf
 
@@ -45,6 +46,65 @@ def resolve(config):
                                distribute=resolve_distribute(config))
 
 
+# What a worker sees of a peer that is gone: its exchanges aborted (the health check, or
+# a stop signal), timed out, or unreachable.
+PEER_ERRORS = (tf.errors.CancelledError, tf.errors.UnavailableError,
+               tf.errors.DeadlineExceededError)
+
+
+def multi_worker_strategy(cluster, peer_timeout):
+    """MultiWorkerMirroredStrategy whose waits for the other workers end after
+    ``peer_timeout`` seconds: at start (TensorFlow's barrier before its health checks;
+    a MouthganError) and at each exchange. A peer that dies mid-run is found by
+    TensorFlow's health check (every 30 s), which aborts the exchanges; the training
+    loop sees one of ``PEER_ERRORS``.
+
+    Without TensorFlow's coordination service: it waits for the workers in native code
+    that holds Python's lock, so that no signal handler and no thread of this process
+    runs until every worker has come, and it takes SIGTERM for itself (as a preemption
+    notice). The exchanges and the health check need no coordination service.
+    """
+    from tensorflow.python.distribute import collective_all_reduce_strategy as collective
+    from tensorflow.python.eager import context
+
+    workers = [a for addresses in cluster["cluster"].values() for a in addresses]
+    print(f"multi-worker: worker {cluster['task']['index']} of {len(workers)} "
+          f"({', '.join(workers)}); waiting at most {peer_timeout:g} s for the others "
+          "(--peer-timeout)", flush=True)
+    # No public setting exists for either: a configured (empty) service keeps the
+    # strategy from configuring its own, and the start barrier's timeout is a class
+    # attribute TensorFlow reads when the strategy starts.
+    context.context().configure_coordination_service(service_type="")
+    collective.CollectiveAllReduceExtended._check_health_initial_timeout = peer_timeout
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=peer_timeout)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    except RuntimeError as exc:
+        if "Timeout waiting for the cluster" not in str(exc):
+            raise
+    raise MouthganError(f"no answer from the other workers within {peer_timeout:g} s "
+                        "(--peer-timeout): start the same command on every worker TF_CONFIG "
+                        f"names ({', '.join(workers)})")
+
+
+def abort_exchanges(signum):
+    """Make a worker's waits for its peers end now, on a stop signal the training loop
+    could not take up (``mouthgan.util.signals.unblock_on_stop``): a blocked exchange
+    raises CancelledError in the main thread, which then runs the signal's handler."""
+    from tensorflow.python.eager import context
+
+    context.context().abort_collective_ops(
+        tf.errors.CANCELLED, f"{signal.Signals(signum).name}: stopped while waiting for a peer")
+
+
+def stop_health_check(strategy):
+    """End TensorFlow's health-check thread of a multi-worker strategy while Python is
+    whole: left to the strategy's ``__del__`` at exit, it prints a traceback of its own."""
+    stop = getattr(getattr(strategy, "extended", None), "_stop_check_health_thread", None)
+    if stop is not None:
+        stop()
+
+
 def make_strategy(config):
     """The strategy of a resolved config; None for one device.
 
@@ -62,7 +122,7 @@ def make_strategy(config):
             cluster["cluster"], cluster["task"]["index"]
         except (ValueError, KeyError, TypeError) as exc:
             raise MouthganError(f"TF_CONFIG is not a cluster description ({exc})")
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = multi_worker_strategy(cluster, config.peer_timeout)
     else:
         devices = list(config.devices) or None
         if devices:

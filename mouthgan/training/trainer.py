@@ -25,7 +25,11 @@ from mouthgan.training.engines import make_engine
 from mouthgan.evaluation.scores import Evaluator, final_scores, sample_faces
 from mouthgan.util.run_dir import (read_json, run_lock, write_config, write_json,
                                    write_models, writes_run_folder)
-from mouthgan.util.signals import Interrupted, stop_requests
+from mouthgan.util.signals import Interrupted, stop_requests, unblock_on_stop
+
+# Seconds a multi-worker run has to reach its step boundary after a stop signal before
+# its waits for peers are aborted: a step and a checkpoint take less.
+STOP_GRACE = 20
 
 
 def train(config, dataset, run_dir, resume=False, verbose=1):
@@ -39,10 +43,33 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
     # Where and how precisely to train is decided on this machine, first: a strategy
     # that splits the CPU must exist before TensorFlow runs anything.
     config = devices.resolve(config)
-    strategy = devices.make_strategy(config)
-    chief = writes_run_folder(config)
-    with run_lock(run_dir) if chief else nullcontext(), stop_requests() as stop:
-        return _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief)
+    if config.distribute != "multi-worker":
+        strategy = devices.make_strategy(config)
+        with run_lock(run_dir), stop_requests() as stop:
+            return _train(config, dataset, run_dir, resume, verbose, stop, strategy, True)
+    # A worker waits for its peers inside TensorFlow, where no signal handler runs: a stop
+    # signal not taken up at a step boundary within STOP_GRACE seconds aborts the wait.
+    stop = strategy = None
+    with unblock_on_stop(devices.abort_exchanges, STOP_GRACE):
+        try:
+            strategy = devices.make_strategy(config)
+            chief = writes_run_folder(config)
+            with run_lock(run_dir) if chief else nullcontext(), stop_requests() as stop:
+                return _train(config, dataset, run_dir, resume, verbose, stop, strategy,
+                              chief)
+        except devices.PEER_ERRORS as exc:
+            step = checkpoint_step(run_dir)
+            kept = (f"the last checkpoint (step {step}) is in {run_dir}" if step else
+                    "no checkpoint was saved yet")
+            again = "continue with the same command on every worker"
+            if stop:
+                raise Interrupted(stop.signum, f"{stop.name}: stopped while waiting for a "
+                                               f"peer; {kept}; {again}") from None
+            reason = (exc.message or str(exc)).strip().splitlines()[0][:200]
+            raise MouthganError(f"a peer stopped answering ({reason}); {kept}; "
+                                f"{again}") from None
+        finally:
+            devices.stop_health_check(strategy)
 
 
 def start_from(engine, run):

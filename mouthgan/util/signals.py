@@ -11,6 +11,11 @@ Why handlers of our own, and why they only set a flag:
   the way up, and one raised halfway through writing a checkpoint leaves half a
   checkpoint. A flag that the training loop reads at each step boundary is reliable.
 
+- Python runs a handler in the main thread, between two bytecodes: a main thread blocked
+  in native code (a collective waiting for a peer that is gone) never runs it.
+  ``unblock_on_stop`` watches for the signal from another thread and, when the main
+  thread has not taken it up in time, makes the blocking call return.
+
 Outside a training loop (importing TensorFlow, reading the data) there is nothing to
 save, so the handler raises ``Interrupted`` at once. Inside ``stop_requests()`` it only
 records the first signal; the loop stops at its next step boundary, saves, and raises
@@ -41,10 +46,12 @@ class Interrupted(Exception):
 
 
 class StopRequest:
-    """The signal a loop was asked to stop by, or None; read it at step boundaries."""
+    """The signal a loop was asked to stop by, or None; read it at step boundaries. The
+    loop sets ``taken`` when it has acted on it."""
 
     def __init__(self):
         self.signum = None
+        self.taken = False
 
     def __bool__(self):
         return self.signum is not None
@@ -105,3 +112,50 @@ def stop_requests():
     finally:
         _active.remove(request)
         restore(previous)
+
+
+@contextmanager
+def unblock_on_stop(abort, grace):
+    """Within the block, a stop signal that the main thread has not taken up within
+    ``grace`` seconds calls ``abort(signum)`` from a watcher thread; ``abort`` must make
+    the blocking call return (TensorFlow: abort the collectives), and the main thread
+    then runs the handler as usual.
+
+    The watcher hears the signal through Python's wakeup fd: Python's own C-level
+    handler writes the signal's number there at once, whatever the main thread is doing.
+    A no-op off the main thread, where no wakeup fd can be set.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    done = threading.Event()
+
+    def watch():
+        while True:
+            try:
+                data = os.read(read_end, 64)
+            except OSError:
+                return
+            numbers = [n for n in data if n in STOP_SIGNALS]
+            if done.is_set() or not data:
+                return
+            # Outside a training loop the handler has nothing to save and acts at once;
+            # a main thread that has not acted in a second is blocked.
+            if not numbers or done.wait(grace if _active else 1.0):
+                continue
+            if not (_active and _active[-1].taken):
+                abort(numbers[0])
+
+    watcher = threading.Thread(target=watch, name="unblock-on-stop", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)  # the watcher's read ends
+        watcher.join(timeout=2)
+        os.close(read_end)
