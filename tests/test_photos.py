@@ -65,6 +65,66 @@ def test_similarity_recovers_a_known_transform():
     assert np.allclose(photos.similarity(points, moved), truth, atol=1e-9)
 
 
+def corner_error(to_frame, to_photo):
+    """How far (px, in the frame) ``to_frame`` puts the hole box's corners and the eyes'
+    line from where the face's true framing (the inverse of ``to_photo``) puts them."""
+    top, bottom, left, right = HOLE_BOX
+    points = np.array([[left, top, 1], [right, bottom, 1], [64, 66, 1]], np.float64)
+    both = np.vstack([to_frame, [0, 0, 1]]) @ np.vstack([to_photo, [0, 0, 1]])
+    return float(np.abs(points @ both[:2].T - points[:, :2]).max())
+
+
+def test_a_painted_box_frames_the_face_where_it_agrees_with_the_eyes(real_data):
+    import cv2
+
+    whites, _ = load_folder(real_data / "Validation" / "White", notes=lambda _: None)
+    template = photos.load_template()
+    photo, to_photo = photos.placed_photo(whites[0], 2.2, 6, 0.5, 0.5, seed=0)
+    regions = photos.white_regions(photo)
+    x, y = np.round(to_photo @ [63.5, 97.5, 1]).astype(int)  # the hole's centre
+    painted = regions == regions[y, x]
+    truth = cv2.invertAffineTransform(to_photo)
+    # Eyes a detector places 8% off in scale and 4 degrees off in angle.
+    eyes = np.vstack([cv2.getRotationMatrix2D((64, 64), 4, 1.08), [0, 0, 1]])[:2] @ \
+        np.vstack([truth, [0, 0, 1]])
+    assert corner_error(eyes, to_photo) > 2
+    framing = photos.painted_box_framing(painted, eyes, template)
+    assert corner_error(framing, to_photo) < 0.3
+    # An ellipse of the hole's aspect, or a box far larger than the eyes say, is paint.
+    ellipse = np.zeros_like(painted)
+    cv2.ellipse(ellipse.view(np.uint8), (300, 300), (44, 31), 6, 0, 360, 1, -1)
+    assert photos.painted_box_framing(ellipse, eyes, template) is None
+    large = cv2.dilate(painted.astype(np.uint8), np.ones((45, 45), np.uint8)) > 0
+    assert photos.painted_box_framing(large, eyes, template) is None
+
+
+def test_paint_touching_a_light_backdrop_is_its_own_region():
+    import cv2
+
+    gray = np.full((200, 200), 120, np.uint8)
+    # A light wall or skin highlight: no rectangle or ellipse of its own.
+    cv2.fillPoly(gray, [np.array([[20, 40], [125, 40], [20, 170]], np.int32)], 242)
+    gray[80:108, 100:140] = 255  # the paint, half over it
+    regions = photos.white_regions(gray)
+    assert regions.max() == 1
+    paint = np.zeros_like(regions, bool)
+    paint[80:108, 100:140] = True
+    assert (regions[paint] == 1).all()
+    # Grown over the light pixels around it by at most EDGE_GROWTH.
+    assert (regions > 0).sum() - paint.sum() <= 2 * photos.EDGE_GROWTH * (28 + 40) + 8
+
+
+def test_a_mirrored_look_reports_the_points_of_the_unmirrored_face(real_data, detector):
+    whites, _ = load_folder(real_data / "Validation" / "White", notes=lambda _: None)
+    photo, _ = photos.placed_photo(whites[0], 2.0, 5, 0.5, 0.5, seed=0)
+    rgb = np.stack([photo] * 3, -1)
+    [(plain, _)] = detector._look(rgb, mirrored=False, size=1.0)
+    [(mirrored, _)] = detector._look(rgb, mirrored=True, size=1.0)
+    assert plain["left_eye"][0] < plain["right_eye"][0]
+    for name in ("left_eye", "right_eye", "nose"):  # the mouth is painted out
+        assert np.hypot(*(plain[name] - mirrored[name])) < 4, name
+
+
 def test_faces_placed_in_photos_are_found_and_restored_as_the_aligned_path_does(
         real_data, model, detector, tmp_path):
     whites, _ = load_folder(real_data / "Validation" / "White", notes=lambda _: None)
@@ -93,13 +153,14 @@ def test_faces_placed_in_photos_are_found_and_restored_as_the_aligned_path_does(
         gaps.append(box_rmse(through_photo, aligned))
         photo_errors.append(box_rmse(through_photo, truth))
         aligned_errors.append(box_rmse(aligned, truth))
-    # The detector finds 9 in 10 painted faces placed this way (benchmarks/photos.py).
-    assert found >= len(PLACED) - 1, found
-    # Bounds: the photo path's mouth within 0.08 RMSE of the aligned path's (over the
-    # box, 0..1; the resampling alone costs 0.004), and no more than 0.03 further from
-    # the real mouth on average.
-    assert np.mean(gaps) < 0.08, gaps
-    assert np.mean(photo_errors) < np.mean(aligned_errors) + 0.03, (photo_errors, aligned_errors)
+    # The detector finds 59 in 60 painted faces placed this way (benchmarks/photos.py).
+    assert found == len(PLACED), found
+    # Bounds: the photo path's mouth within 0.04 RMSE of the aligned path's (over the
+    # box, 0..1; 0.020 measured with this model),
+    # and no further from the real mouth than the aligned path's, within 3%.
+    assert np.mean(gaps) < 0.04, gaps
+    assert np.mean(photo_errors) < 1.03 * np.mean(aligned_errors), (photo_errors,
+                                                                    aligned_errors)
 
 
 def _grown(mask, pixels):
