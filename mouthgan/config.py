@@ -56,7 +56,8 @@ FLAG_GROUPS = {
               "global_context", "literal_upsampling", "spectral_norm", "d_sees"),
     "loss": ("loss_weights", "reconstruction", "hole_weight", "gan_loss", "r1",
              "feature_matching"),
-    "augmentation": ("flip", "shift", "rotate", "zoom", "jitter", "erase", "mixup"),
+    "augmentation": ("flip", "shift", "rotate", "zoom", "jitter", "erase", "mixup",
+                     "resolution"),
     "training": ("preset", "init", "steps", "batch_size", "time_budget", "seed", "lr", "lr_decay",
                  "weight_decay", "beta_1", "d_steps", "d_batch", "fakes", "engine", "ema"),
     "devices": ("precision", "distribute", "devices", "sync_batchnorm", "peer_timeout"),
@@ -128,6 +129,11 @@ class TrainConfig(Settings):
     mixup: float = _f(0.0, "blend each training face with another (weights drawn from "
                       "Beta(a, a), a = this value, e.g. 0.2), both holes painted white: "
                       "mixup for inpainting; 0 = off")
+    resolution: int = _f(0, "show G faces as photos bring them at N-128 px: each training "
+                         "input is the face shrunk to a size drawn from N..128 px (antialiased) "
+                         "and enlarged back (bicubic), its hole painted white again; the face "
+                         "to restore stays sharp (restore.py enlarges faces smaller than the "
+                         "frame); 0 = off")
     # training
     preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
                      "| photo (best's network, realism first: what restore.py takes); "
@@ -233,6 +239,8 @@ class TrainConfig(Settings):
             problems.append(f"--jitter must be in [0, 1), got {self.jitter}")
         if self.mixup < 0:
             problems.append(f"--mixup must be >= 0, got {self.mixup}")
+        if self.resolution and not 16 <= self.resolution <= 128:
+            problems.append(f"--resolution must be 0 or 16..128 px, got {self.resolution}")
         if self.r1 < 0 or self.feature_matching < 0:
             problems.append("--r1 and --feature-matching must be >= 0")
         if self.global_context < 0:

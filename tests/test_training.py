@@ -621,6 +621,41 @@ def test_warp_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
     assert real.min() >= -1.0 and real.max() <= 1.0
 
 
+def test_resolution_shows_the_input_at_a_photo_s_size_and_keeps_the_target_sharp(tiny_data):
+    from mouthgan.data.batches import FacesInMemory
+    from mouthgan.data.faces import to_model_range
+
+    train_split = load_dataset(tiny_data).train
+    config = tiny_config(tiny_data, batch_size=12, resolution=48)
+    source = FacesInMemory(train_split.real, train_split.white, config)
+    real, white, hole = (x.numpy() for x in draw_batch(source, config, 0))
+    inside = hole > 0.5
+    assert np.all(white[inside] == 1.0)
+    # the target is a stored face, untouched; the input outside the hole is that face
+    # with its finest detail gone (pixel-to-pixel differences shrink), each by its own size
+    stored = to_model_range(train_split.real)
+    assert all(any(np.array_equal(r, s) for s in stored) for r in real)
+    assert not np.allclose(white[~inside], real[~inside], atol=1e-3)
+    assert white.min() >= -1.0 and white.max() <= 1.0
+
+
+def test_random_resolution_takes_away_detail_finer_than_the_drawn_size():
+    import tensorflow as tf
+
+    from mouthgan.data.batches import StepSeeds, random_resolution
+
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, (16, 128, 128, 1)).astype(np.float32)
+    seen = random_resolution(tf.constant(noise), 32, StepSeeds(0, 0)).numpy()
+
+    def detail(x):
+        return np.abs(np.diff(x, axis=2)).mean(axis=(1, 2, 3))
+
+    ratios = detail(seen) / detail(noise)
+    # 32..128 px: white noise keeps roughly size/128 of its pixel-to-pixel detail
+    assert ratios.max() <= 1.0 + 1e-6 and ratios.min() < 0.5, ratios  # 128: unchanged
+    assert len(np.unique(np.round(ratios, 2))) > 8  # each face its own size
+
+
 def test_erase_paints_one_white_rectangle_into_the_input_only(tiny_data):
     from mouthgan.data.batches import FacesInMemory
 

@@ -249,7 +249,8 @@ def augment(rows, config, seeds):
             real, hole = mix_faces(real, hole, config.mixup, seeds)
         # The hole stays where the data put it (mixup: both holes); the face under it
         # has moved, changed or been blended.
-        batch = [real, tf.where(hole > 0.5, 1.0, real), hole]
+        seen = random_resolution(real, config.resolution, seeds) if config.resolution else real
+        batch = [real, tf.where(hole > 0.5, 1.0, seen), hole]
     if config.erase:
         real, white, *hole = batch
         erased = random_rectangles(tf.shape(white), config.erase, seeds)
@@ -331,6 +332,22 @@ def random_rectangles(shape, max_size, seeds):
     in_rows = (rows >= top) & (rows < top + size[:, :1])  # (batch, H)
     in_cols = (cols >= left) & (cols < left + size[:, 1:])  # (batch, W)
     return (in_rows[:, :, None] & in_cols[:, None, :])[..., None]
+
+
+def random_resolution(images, smallest, seeds):
+    """Each face as a photo ``size`` pixels wide shows it after enlarging to the frame:
+    shrunk to a size drawn from ``smallest``..128 (antialiased, as a camera's sensor
+    averages) and enlarged back bicubic, as ``restore.py`` frames a small face."""
+    sizes = tf.random.stateless_uniform((tf.shape(images)[0],), seeds.next(), smallest,
+                                        IMAGE_SIZE + 1, tf.int32)
+
+    def seen_at(image_and_size):
+        image, size = image_and_size
+        small = tf.image.resize(image[None], (size, size), "bicubic", antialias=True)
+        return tf.image.resize(small, (IMAGE_SIZE, IMAGE_SIZE), "bicubic")[0]
+
+    seen = tf.map_fn(seen_at, (images, sizes), fn_output_signature=images.dtype)
+    return tf.clip_by_value(seen, -1.0, 1.0)
 
 
 def random_brightness_contrast(images, strength, seeds):

@@ -33,7 +33,8 @@ MEMORY_BUDGET = 1 << 30
 
 def repaints_holes(config):
     """Whether the augmentation changes the real face and paints the hole anew on it."""
-    return bool(config.shift or config.rotate or config.zoom or config.jitter or config.mixup)
+    return bool(config.shift or config.rotate or config.zoom or config.jitter or config.mixup
+                or config.resolution)
 
 
 def needs_holes(config):
