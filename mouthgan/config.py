@@ -251,6 +251,7 @@ class TrainConfig(Settings):
             fused_only = [f"--{name.replace('_', '-')}" for name, literal in
                           (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("rotate", 0.0),
                            ("zoom", 0.0), ("jitter", 0.0), ("erase", 0), ("mixup", 0.0),
+                           ("resolution", 0),
                            ("fakes", "predict"), ("gan_loss", "lsgan"), ("d_sees", "output"),
                            ("spectral_norm", False), ("r1", 0.0), ("feature_matching", 0.0))
                           if getattr(self, name) != literal]

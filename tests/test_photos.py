@@ -98,6 +98,29 @@ def test_a_painted_box_frames_the_face_where_it_agrees_with_the_eyes(real_data):
     assert photos.painted_box_framing(large, eyes, template) is None
 
 
+def test_paint_mixed_into_the_face_around_the_box_is_taken_out(real_data):
+    """A box painted into a small photo reaches pixels around the frame's box once the
+    face is enlarged to the frame; those pixels get the face back, not a fill."""
+    import cv2
+
+    reals, _ = load_folder(real_data / "Validation" / "Real", notes=lambda _: None)
+    clean, to_photo = photos.placed_photo(reals[0], 0.6, 5, 0.5, 0.5, seed=0)
+    painted_photo, _ = photos.placed_photo(reals[0], 0.6, 5, 0.5, 0.5, seed=0, paint=HOLE_BOX)
+    to_frame = cv2.invertAffineTransform(to_photo)
+    painted = painted_photo == 255
+    frame = photos.warp(painted_photo, to_frame)
+    seen, outside = photos.unmix_paint(frame, painted, to_frame, BOX)
+    truth = photos.warp(clean, to_frame).astype(float)
+    ring = photos.warp(painted.astype(np.float32), to_frame, border=0) > 0.01
+    ring &= ~BOX
+    assert ring.sum() > 100  # the paint reached this many pixels around the box
+    assert outside.sum() < 0.2 * ring.sum()  # few of them are filled
+    # the ring's pixels are the face's within a few grey levels, where the painted
+    # frame had them up to white
+    assert np.abs(seen[ring] - truth[ring]).mean() < 6  # 4.5 measured
+    assert np.abs(frame[ring] - truth[ring]).mean() > 20
+
+
 def test_paint_touching_a_light_backdrop_is_its_own_region():
     import cv2
 
