@@ -55,12 +55,12 @@ MIN_WHITE_FILL = 0.6
 # RMSE. It is trusted only where it agrees with the eyes: a larger rectangle painted over
 # a mouth is paint, not the hole.
 BOX_ASPECT_TOLERANCE = 0.1
-# Pixels around the box in which the warp mixed at least this share of paint are filled
-# rather than unmixed (0.7-0.95 gave the same on faces of 64-90 px; 0.3 and 0.5 worse).
-PAINT_DOMINATES = 0.8
 BOX_MIN_FILL = 0.9
 BOX_SCALE_TOLERANCE = 0.3
 BOX_ANGLE_TOLERANCE = 10.0  # degrees
+# Pixels around the box in which the warp mixed at least this share of paint are filled
+# rather than unmixed (0.7-0.95 gave the same on faces of 64-90 px; 0.3 and 0.5 worse).
+PAINT_DOMINATES = 0.8
 # MTCNN's own stage thresholds, low, and a final confidence a face must reach. On painted
 # faces placed into photos, stage thresholds of 0.6/0.7/0.8 lost 3 faces in 60 that the
 # last stage then scores 0.95-0.99; what the low thresholds add besides (hair, backdrop)
@@ -249,12 +249,13 @@ def white_regions(gray):
     for level in (WHITE, LIGHT):
         bright = ((gray >= level) & (regions == 0)).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
-        keep = np.zeros(count, np.int32)
+        keep, last = np.zeros(count, np.int32), int(regions.max())
         for i in range(1, count):
             x, y, w, h, area = stats[i]
             inside = x > 0 and y > 0 and x + w < width and y + h < height
             if inside and area >= MIN_WHITE_AREA and area >= MIN_WHITE_FILL * w * h:
-                keep[i] = int(regions.max()) + int((keep > 0).sum()) + 1
+                last += 1
+                keep[i] = last
         found = keep[labels]
         if level == WHITE:
             light = gray >= LIGHT
