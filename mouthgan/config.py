@@ -189,8 +189,8 @@ class TrainConfig(Settings):
                               "statistics over the global batch, so that N replicas x B/N "
                               "take the step 1 device x B takes")
     peer_timeout: float = _f(300.0, "--distribute multi-worker: how long a worker waits for "
-                             "the others, in seconds, at start and at each exchange, before "
-                             "it gives up in one line (the last checkpoint stays)")
+                             "the others to start, in seconds, before it gives up in one line "
+                             "(in a run, a peer gone or stuck is found within ~1 minute)")
     # evaluation and output
     run_dir: str = _f("", "where the run is written (default runs/<timestamp>)")
     flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "

@@ -259,6 +259,28 @@ def test_multi_worker_job_resumes_after_a_worker_is_killed(tiny_data, tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["replicas"] == 1
 
 
+def test_a_worker_whose_peer_dies_ends_in_one_line(tiny_data, tmp_path):
+    """kill -9 of one worker mid-run: TensorFlow's health check finds it gone and the
+    other worker ends by itself, in one line naming the last checkpoint."""
+    from mouthgan.training.checkpoints import checkpoint_step
+
+    run_dir, workers = tmp_path / "run", []
+    with free_ports(2) as ports:
+        try:
+            start_workers(workers, tiny_data, run_dir, 100_000, ports, tmp_path, 1)
+            wait_for(lambda: checkpoint_step(run_dir) >= 10 or any(
+                w.poll() is not None for w in workers), 300, "checkpoint")
+            workers[1].kill()
+            assert workers[0].wait(timeout=240) == 2
+        finally:
+            stop(workers)
+    line = last_line(tmp_path / "worker0-1.log")
+    step = checkpoint_step(run_dir)
+    assert line.startswith("error: a peer stopped answering (")
+    assert line.endswith(f"the last checkpoint (step {step}) is in {run_dir}; continue "
+                         "with the same command on every worker")
+
+
 def test_a_worker_whose_peer_never_comes_gives_up_or_stops_on_a_signal(tiny_data, tmp_path):
     """The peer never starts: the worker ends after --peer-timeout in one line, and
     before it on SIGTERM, or on SIGINT even when it was started with SIGINT ignored

@@ -53,11 +53,11 @@ PEER_ERRORS = (tf.errors.CancelledError, tf.errors.UnavailableError,
 
 
 def multi_worker_strategy(cluster, peer_timeout):
-    """MultiWorkerMirroredStrategy whose waits for the other workers end after
-    ``peer_timeout`` seconds: at start (TensorFlow's barrier before its health checks;
-    a MouthganError) and at each exchange. A peer that dies mid-run is found by
-    TensorFlow's health check (every 30 s), which aborts the exchanges; the training
-    loop sees one of ``PEER_ERRORS``.
+    """MultiWorkerMirroredStrategy whose waits for the other workers end: at start after
+    ``peer_timeout`` seconds (TensorFlow's barrier before its health checks; a
+    MouthganError); in a run when TensorFlow's health check (every 30 s; a peer that
+    does not answer it in 3 tries of 10 s) finds a peer gone or stuck, which aborts the
+    exchanges: the training loop sees one of ``PEER_ERRORS``.
 
     Without TensorFlow's coordination service: it waits for the workers in native code
     that holds Python's lock, so that no signal handler and no thread of this process
@@ -76,9 +76,12 @@ def multi_worker_strategy(cluster, peer_timeout):
     # attribute TensorFlow reads when the strategy starts.
     context.context().configure_coordination_service(service_type="")
     collective.CollectiveAllReduceExtended._check_health_initial_timeout = peer_timeout
-    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=peer_timeout)
+    # No timeout on each exchange (CommunicationOptions.timeout_seconds): TensorFlow
+    # keeps a sleeping thread of its own for each timed exchange, for the whole timeout,
+    # and a run of a few hundred steps ran out of threads ("Resource temporarily
+    # unavailable", abort). A peer that stops answering is the health check's to find.
     try:
-        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        return tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as exc:
         if "Timeout waiting for the cluster" not in str(exc):
             raise

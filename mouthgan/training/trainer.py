@@ -65,11 +65,21 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
             if stop:
                 raise Interrupted(stop.signum, f"{stop.name}: stopped while waiting for a "
                                                f"peer; {kept}; {again}") from None
-            reason = (exc.message or str(exc)).strip().splitlines()[0][:200]
-            raise MouthganError(f"a peer stopped answering ({reason}); {kept}; "
+            raise MouthganError(f"a peer stopped answering ({peer_error(exc)}); {kept}; "
                                 f"{again}") from None
         finally:
             devices.stop_health_check(strategy)
+
+
+def peer_error(exc):
+    """What TensorFlow says of a lost peer, in a line: why the exchanges were aborted
+    ("cluster check alive failed, /job:worker/replica:0/task:1 is down"), not the
+    "Graph execution error:" its message starts with."""
+    lines = [line.strip() for line in (exc.message or str(exc)).splitlines() if line.strip()]
+    aborted = [line.split("aborted by: ", 1)[1] for line in lines if "aborted by: " in line]
+    told = [line for line in lines if not line.endswith(":") and not line.startswith(
+        ("Detected at node", "File ", "[[", "{{"))]
+    return (aborted or told or [type(exc).__name__])[0][:200]
 
 
 def start_from(engine, run):
