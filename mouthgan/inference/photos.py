@@ -453,15 +453,14 @@ def restore_faces(gray, regions, faces, generator, template, hole="auto",
     """Frame each face, paint its hole, restore it: one ``RestoredFace`` per face (None
     for a face without a painted-out region over its mouth when ``hole`` is "white").
 
-    A painted-out hole is framed by the eyes and the hole's own centre, which goes where
-    the training faces' hole is. The model is always asked for exactly the training
-    hole: a model trained on one box restores that box, and a hole one pixel larger
-    on every side washed the default model's restoration out (mean 194 against 106 on
-    the same face). Painted pixels that still fall outside the box are filled from the
-    face around them (Telea) before the model sees the face.
+    A painted-out hole shaped like the training hole frames the face by itself
+    (``painted_box_framing``); another is framed by the eyes and its own centre, which
+    goes where the training faces' hole is. The model is always asked for exactly the
+    training hole: a model trained on one box restores that box, and a hole one pixel
+    larger on every side washed the default model's restoration out (mean 194 against
+    106 on the same face). The paint the warp mixed into the face around the box is taken
+    out first (``unmix_paint``).
     """
-    import cv2
-
     from mouthgan.inference.predict import restore
 
     eyes = [template["points"][k] for k in ALIGN_ON]
