@@ -71,8 +71,10 @@ def through_photos(models, real, seed=0):
     from mouthgan import MouthganError
     from mouthgan.data.faces import HOLE_BOX
     from mouthgan.inference.generators import load_generator, run_flip_average
-    from mouthgan.inference.photos import (FaceDetector, box_mask, placed_photo,
-                                           restore_photo, seen_in_frame)
+    from mouthgan.inference.photos.detect import FaceDetector
+    from mouthgan.inference.photos.framing import box_mask
+    from placed_photos import placed_photo, seen_in_frame
+    from mouthgan.inference.photos.pipeline import restore_photo
 
     rng = np.random.default_rng(seed)
     places = [(rng.uniform(70, 90) / 128, rng.uniform(-8, 8), rng.uniform(0.4, 0.6),
@@ -151,7 +153,7 @@ def main():
     if not args.no_photos:
         from mouthgan.data.faces import HOLE_BOX
         from mouthgan.evaluation.realism import to_uint8
-        from mouthgan.inference.photos import box_mask
+        from mouthgan.inference.photos.framing import box_mask
 
         found, frames = through_photos(args.model, real)
         box = box_mask(HOLE_BOX)

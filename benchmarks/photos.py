@@ -56,8 +56,10 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
     from mouthgan.data.faces import HOLE_BOX, load_folder
     from mouthgan.inference.generators import load_generator, run_flip_average
     from mouthgan.inference.predict import restore
-    from mouthgan.inference.photos import (FaceDetector, box_mask, placed_photo,
-                                           restore_photo, seen_in_frame)
+    from mouthgan.inference.photos.detect import FaceDetector
+    from mouthgan.inference.photos.framing import box_mask
+    from placed_photos import placed_photo, seen_in_frame
+    from mouthgan.inference.photos.pipeline import restore_photo
 
     whites, stems = load_folder(Path(data) / "Validation" / "White", notes=lambda _: None)
     reals, _ = load_folder(Path(data) / "Validation" / "Real", notes=lambda _: None)
@@ -103,7 +105,10 @@ def picture(models, photo, out):
     from PIL import Image
 
     from mouthgan.inference.generators import load_generator, run_flip_average
-    from mouthgan.inference.photos import FaceDetector, box_mask, read_photo, restore_photo
+    from mouthgan.inference.photos.detect import FaceDetector
+    from mouthgan.inference.photos.framing import box_mask
+    from mouthgan.inference.photos.images import read_photo
+    from mouthgan.inference.photos.pipeline import restore_photo
 
     detector = FaceDetector()
     rgb, _ = read_photo(photo)

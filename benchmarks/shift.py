@@ -105,7 +105,7 @@ def shifted_set(reals, name):
 def scores(reals, predictors):
     """{row: {predictor: RMSE}} over every row of SHIFTS."""
     from mouthgan.data.faces import HOLE_BOX
-    from mouthgan.inference.photos import box_mask
+    from mouthgan.inference.photos.framing import box_mask
 
     holes = box_mask(HOLE_BOX)
     table = {}

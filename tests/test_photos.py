@@ -10,19 +10,22 @@ import pytest
 from PIL import Image
 
 from mouthgan import MouthganError
-from mouthgan.inference import photos
+from mouthgan.inference.photos import detect, framing, paint, pipeline
 from mouthgan.data.faces import HOLE_BOX, load_dataset, load_folder
 from mouthgan.inference.generators import load_generator
 from mouthgan.inference.predict import restore
 from mouthgan.util.run_dir import make_run_dir
 from mouthgan.training.trainer import train
 from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import placed_photos  # noqa: E402
 from test_report import CHROMIUM, REQUIRED, chromium
 from test_training import tiny_config
 
 pytestmark = pytest.mark.network  # real faces: the default data, built from its wheel
 
-BOX = photos.box_mask(HOLE_BOX)
+BOX = framing.box_mask(HOLE_BOX)
 # Where each test face goes: (index of a Validation face, scale, degrees, centre x, y).
 PLACED = [(0, 1.4, 5, 0.45, 0.5), (1, 2.0, -4, 0.55, 0.45), (2, 2.6, 3, 0.5, 0.55),
           (3, 1.7, -6, 0.4, 0.5), (4, 2.3, 0, 0.6, 0.5), (5, 1.5, 7, 0.5, 0.4)]
@@ -41,7 +44,7 @@ def model(real_data, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def detector():
-    return photos.FaceDetector()
+    return detect.FaceDetector()
 
 
 def in_photo(mask, to_photo, shape):
@@ -62,7 +65,7 @@ def test_similarity_recovers_a_known_transform():
     truth[:, 2] += (15, -8)
     points = np.array([[10, 20], [90, 25], [50, 80], [33, 61]], np.float64)
     moved = np.c_[points, np.ones(4)] @ truth.T
-    assert np.allclose(photos.similarity(points, moved), truth, atol=1e-9)
+    assert np.allclose(framing.similarity(points, moved), truth, atol=1e-9)
 
 
 def corner_error(to_frame, to_photo):
@@ -78,9 +81,9 @@ def test_a_painted_box_frames_the_face_where_it_agrees_with_the_eyes(real_data):
     import cv2
 
     whites, _ = load_folder(real_data / "Validation" / "White", notes=lambda _: None)
-    template = photos.load_template()
-    photo, to_photo = photos.placed_photo(whites[0], 2.2, 6, 0.5, 0.5, seed=0)
-    regions = photos.white_regions(photo)
+    template = framing.load_template()
+    photo, to_photo = placed_photos.placed_photo(whites[0], 2.2, 6, 0.5, 0.5, seed=0)
+    regions = paint.white_regions(photo)
     x, y = np.round(to_photo @ [63.5, 97.5, 1]).astype(int)  # the hole's centre
     painted = regions == regions[y, x]
     truth = cv2.invertAffineTransform(to_photo)
@@ -88,14 +91,14 @@ def test_a_painted_box_frames_the_face_where_it_agrees_with_the_eyes(real_data):
     eyes = np.vstack([cv2.getRotationMatrix2D((64, 64), 4, 1.08), [0, 0, 1]])[:2] @ \
         np.vstack([truth, [0, 0, 1]])
     assert corner_error(eyes, to_photo) > 2
-    framing = photos.painted_box_framing(painted, eyes, template)
-    assert corner_error(framing, to_photo) < 0.3
+    by_box = paint.painted_box_framing(painted, eyes, template)
+    assert corner_error(by_box, to_photo) < 0.3
     # An ellipse of the hole's aspect, or a box far larger than the eyes say, is paint.
     ellipse = np.zeros_like(painted)
     cv2.ellipse(ellipse.view(np.uint8), (300, 300), (44, 31), 6, 0, 360, 1, -1)
-    assert photos.painted_box_framing(ellipse, eyes, template) is None
+    assert paint.painted_box_framing(ellipse, eyes, template) is None
     large = cv2.dilate(painted.astype(np.uint8), np.ones((45, 45), np.uint8)) > 0
-    assert photos.painted_box_framing(large, eyes, template) is None
+    assert paint.painted_box_framing(large, eyes, template) is None
 
 
 def test_paint_mixed_into_the_face_around_the_box_is_taken_out(real_data):
@@ -104,14 +107,14 @@ def test_paint_mixed_into_the_face_around_the_box_is_taken_out(real_data):
     import cv2
 
     reals, _ = load_folder(real_data / "Validation" / "Real", notes=lambda _: None)
-    clean, to_photo = photos.placed_photo(reals[0], 0.6, 5, 0.5, 0.5, seed=0)
-    painted_photo, _ = photos.placed_photo(reals[0], 0.6, 5, 0.5, 0.5, seed=0, paint=HOLE_BOX)
+    clean, to_photo = placed_photos.placed_photo(reals[0], 0.6, 5, 0.5, 0.5, seed=0)
+    painted_photo, _ = placed_photos.placed_photo(reals[0], 0.6, 5, 0.5, 0.5, seed=0, paint=HOLE_BOX)
     to_frame = cv2.invertAffineTransform(to_photo)
     painted = painted_photo == 255
-    frame = photos.warp(painted_photo, to_frame)
-    seen, outside = photos.unmix_paint(frame, painted, to_frame, BOX)
-    truth = photos.warp(clean, to_frame).astype(float)
-    ring = photos.warp(painted.astype(np.float32), to_frame, border=0) > 0.01
+    frame = framing.warp(painted_photo, to_frame)
+    seen, outside = paint.unmix_paint(frame, painted, to_frame, BOX)
+    truth = framing.warp(clean, to_frame).astype(float)
+    ring = framing.warp(painted.astype(np.float32), to_frame, border=0) > 0.01
     ring &= ~BOX
     assert ring.sum() > 100  # the paint reached this many pixels around the box
     assert outside.sum() < 0.2 * ring.sum()  # few of them are filled
@@ -128,18 +131,18 @@ def test_paint_touching_a_light_backdrop_is_its_own_region():
     # A light wall or skin highlight: no rectangle or ellipse of its own.
     cv2.fillPoly(gray, [np.array([[20, 40], [125, 40], [20, 170]], np.int32)], 242)
     gray[80:108, 100:140] = 255  # the paint, half over it
-    regions = photos.white_regions(gray)
+    regions = paint.white_regions(gray)
     assert regions.max() == 1
-    paint = np.zeros_like(regions, bool)
-    paint[80:108, 100:140] = True
-    assert (regions[paint] == 1).all()
+    painted = np.zeros_like(regions, bool)
+    painted[80:108, 100:140] = True
+    assert (regions[painted] == 1).all()
     # Grown over the light pixels around it by at most EDGE_GROWTH.
-    assert (regions > 0).sum() - paint.sum() <= 2 * photos.EDGE_GROWTH * (28 + 40) + 8
+    assert (regions > 0).sum() - painted.sum() <= 2 * paint.EDGE_GROWTH * (28 + 40) + 8
 
 
 def test_a_mirrored_look_reports_the_points_of_the_unmirrored_face(real_data, detector):
     whites, _ = load_folder(real_data / "Validation" / "White", notes=lambda _: None)
-    photo, _ = photos.placed_photo(whites[0], 2.0, 5, 0.5, 0.5, seed=0)
+    photo, _ = placed_photos.placed_photo(whites[0], 2.0, 5, 0.5, 0.5, seed=0)
     rgb = np.stack([photo] * 3, -1)
     [(plain, _)] = detector._look(rgb, mirrored=False, size=1.0)
     [(mirrored, _)] = detector._look(rgb, mirrored=True, size=1.0)
@@ -155,11 +158,11 @@ def test_faces_placed_in_photos_are_found_and_restored_as_the_aligned_path_does(
     generator = load_generator(model)
     found, gaps, photo_errors, aligned_errors = 0, [], [], []
     for index, scale, angle, fx, fy in PLACED:
-        photo, to_photo = photos.placed_photo(whites[index], scale, angle, fx, fy, seed=index)
+        photo, to_photo = placed_photos.placed_photo(whites[index], scale, angle, fx, fy, seed=index)
         path = tmp_path / f"{index}.png"
         Image.fromarray(photo).save(path)
         try:
-            result = photos.restore_photo(path, detector, generator, "auto", True)
+            result = pipeline.restore_photo(path, detector, generator, "auto", True)
         except MouthganError:
             continue
         found += 1
@@ -171,7 +174,7 @@ def test_faces_placed_in_photos_are_found_and_restored_as_the_aligned_path_does(
         far = ~_grown(painted, 6)
         assert np.array_equal(result.restored[far], photo[far])
         aligned = restore(generator, whites[index][None], flip_average=True)[0]
-        through_photo = photos.seen_in_frame(result.restored, to_photo)
+        through_photo = placed_photos.seen_in_frame(result.restored, to_photo)
         truth = reals[index] / 255.0
         gaps.append(box_rmse(through_photo, aligned))
         photo_errors.append(box_rmse(through_photo, truth))
@@ -194,12 +197,12 @@ def _grown(mask, pixels):
 
 def test_colour_photo_keeps_its_colour_outside_the_hole(real_data, model, detector, tmp_path):
     whites, _ = load_folder(real_data / "Validation" / "White", notes=lambda _: None)
-    gray, to_photo = photos.placed_photo(whites[6], 2.0, 4, 0.5, 0.5, seed=6)
+    gray, to_photo = placed_photos.placed_photo(whites[6], 2.0, 4, 0.5, 0.5, seed=6)
     tint = np.array([1.0, 0.8, 0.6])
     rgb = np.where(gray[..., None] == 255, 255, gray[..., None] * tint).astype(np.uint8)
     path = tmp_path / "colour.png"
     Image.fromarray(rgb).save(path)
-    result = photos.restore_photo(path, detector, load_generator(model), "auto", True)
+    result = pipeline.restore_photo(path, detector, load_generator(model), "auto", True)
     assert result.colour and result.restored.shape == rgb.shape
     changed = (result.restored != rgb).any(-1)
     hole = in_photo(BOX, to_photo, gray.shape)
@@ -215,15 +218,15 @@ def test_colour_photo_keeps_its_colour_outside_the_hole(real_data, model, detect
 def test_check_refuses_small_and_turned_faces(detector):
     template = detector.template["points"]
     frontal = {k: v * 2 + 100 for k, v in template.items()}
-    face = photos.Face(dict(frontal), 0.99)
+    face = detect.Face(dict(frontal), 0.99)
     detector.check(face)
     assert not face.problem and face.to_frame is not None
-    small = photos.Face({k: v * 0.3 for k, v in template.items()}, 0.99)
+    small = detect.Face({k: v * 0.3 for k, v in template.items()}, 0.99)
     detector.check(small)
     assert small.problem.startswith("too small to restore (eyes 8 px apart")
     turned = dict(frontal)
     turned["nose"] = turned["nose"] + (0.7 * 56, 0)  # 0.7 eye distances to one side
-    turned_face = photos.Face(turned, 0.99)
+    turned_face = detect.Face(turned, 0.99)
     detector.check(turned_face)
     assert turned_face.problem.startswith("turned too far")
 
@@ -240,13 +243,13 @@ def restored_folder(real_data, model, tmp_path_factory):
     whites, _ = load_folder(real_data / "Validation" / "White", notes=lambda _: None)
     reals, _ = load_folder(real_data / "Validation" / "Real", notes=lambda _: None)
     folder = tmp_path_factory.mktemp("photos")
-    two, _ = photos.placed_photo(whites[0], 1.6, 4, 0.3, 0.5, seed=1)
-    two, _ = photos.place_face(whites[1], two, 1.4, -3, (two.shape[1] * 0.75, two.shape[0] * 0.5))
+    two, _ = placed_photos.placed_photo(whites[0], 1.6, 4, 0.3, 0.5, seed=1)
+    two, _ = placed_photos.place_face(whites[1], two, 1.4, -3, (two.shape[1] * 0.75, two.shape[0] * 0.5))
     Image.fromarray(two).save(folder / "two.png")
-    visible, _ = photos.placed_photo(reals[2], 2.0, 2, 0.5, 0.5, seed=2)
+    visible, _ = placed_photos.placed_photo(reals[2], 2.0, 2, 0.5, 0.5, seed=2)
     Image.fromarray(np.stack([visible, visible * 0.9, visible * 0.7], -1).astype(np.uint8)) \
         .save(folder / "visible.jpg", quality=92)
-    Image.fromarray(photos.textured_background(300, 400, seed=9)).save(folder / "empty.png")
+    Image.fromarray(placed_photos.textured_background(300, 400, seed=9)).save(folder / "empty.png")
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
     out = tmp_path_factory.mktemp("restored") / "out"
     result = run_restore(folder, "--model", model, "--out", out)
@@ -261,7 +264,7 @@ def test_script_restores_what_it_can_and_says_what_it_cannot(restored_folder):
                       "(UnidentifiedImageError)", f"error: {folder / 'empty.png'}: no face found"]
     assert "Traceback" not in result.stderr
     assert f"{folder / 'two.png'} -> {out / 'two.png'} (2 faces: white, white)" in result.stdout
-    assert f"(1 face: box)" in result.stdout  # the visible mouth: the handout's box
+    assert "(1 face: box)" in result.stdout  # the visible mouth: the handout's box
     names = sorted(p.name for p in out.iterdir())
     assert names == ["gallery.html", "two.png", "two_face1.png", "two_face2.png",
                      "visible.png", "visible_face1.png"]
@@ -287,7 +290,7 @@ def test_without_the_detector_one_line_says_what_to_install(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2
-    assert result.stderr == f"error: {photos.INSTALL_HINT}\n"
+    assert result.stderr == f"error: {detect.INSTALL_HINT}\n"
 
 
 @pytest.mark.skipif(not CHROMIUM and not REQUIRED, reason="Chromium not installed")
@@ -368,7 +371,7 @@ def test_own_photos_become_training_faces_held_out_by_person_and_fine_tune_a_run
     for person, faces in (("alice", (0, 1)), ("bob", (2, 3)), ("carol", (4,)), ("dan", (5,))):
         (photos_dir / person).mkdir(parents=True)
         for k, i in enumerate(faces):
-            photo, _ = photos.placed_photo(reals[i], 1.8, 3, 0.5, 0.5, seed=i)
+            photo, _ = placed_photos.placed_photo(reals[i], 1.8, 3, 0.5, 0.5, seed=i)
             Image.fromarray(photo).save(photos_dir / person / f"{k}.png")
     (photos_dir / "broken.jpg").write_bytes(b"not a jpeg")
     out = tmp_path / "faces"

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from mouthgan.inference.photos import TEMPLATE_FILE
+from mouthgan.inference.photos.framing import TEMPLATE_FILE
 from mouthgan.util import cli
 
 
@@ -23,7 +23,8 @@ def main(argv=None):
     parser.add_argument("--out", default=str(TEMPLATE_FILE))
     args = parser.parse_args(argv)
     from mouthgan.data.faces import load_folder
-    from mouthgan.inference.photos import FaceDetector, measure_template
+    from mouthgan.inference.photos.detect import FaceDetector
+    from mouthgan.inference.photos.framing import measure_template
 
     faces, _ = load_folder(Path(args.data) / "Training" / "Real")
     cli.import_tensorflow()

@@ -41,7 +41,7 @@ def main(argv=None):
     if (out / "Training").exists():
         raise MouthganError(f"{out}: holds a data set already; give --out a new folder")
 
-    from mouthgan.inference.photos import require_detector
+    from mouthgan.inference.photos.detect import require_detector
 
     require_detector()
     people = photos_by_person(args.photos)
@@ -49,7 +49,8 @@ def main(argv=None):
     from PIL import Image
 
     from mouthgan.data.faces import HOLE_BOX
-    from mouthgan.inference.photos import FaceDetector, frame_faces
+    from mouthgan.inference.photos.detect import FaceDetector
+    from mouthgan.inference.photos.pipeline import frame_faces
 
     detector, found, failed = FaceDetector(), {}, 0
     for person in sorted(people):

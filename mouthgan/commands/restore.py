@@ -53,14 +53,15 @@ def main(argv=None):
     if out.exists() and not out.is_dir():
         raise MouthganError(f"{out}: exists and is not a folder; give --out a folder")
 
-    from mouthgan.inference.photos import require_detector
+    from mouthgan.inference.photos.detect import require_detector
 
     require_detector()
     photos, failures = list_photos(args.photos)
     cli.skip_matplotlib()
     cli.import_tensorflow()
     from mouthgan.inference.generators import load_generators, runs_flip_average
-    from mouthgan.inference.photos import FaceDetector, restore_photo
+    from mouthgan.inference.photos.detect import FaceDetector
+    from mouthgan.inference.photos.pipeline import restore_photo
 
     detector = FaceDetector()
     generator = load_generators(args.model, runtime="auto")
@@ -128,7 +129,7 @@ def unique_name(stem, names):
 
 def write_outputs(result, out, name):
     """The restored photo and one side-by-side picture per face, each written whole."""
-    from mouthgan.inference.photos import side_by_side
+    from mouthgan.inference.photos.pictures import side_by_side
 
     files = [out / f"{name}.png"]
     save_png(result.restored, files[0])
@@ -156,7 +157,7 @@ def write_gallery(out, done, failures):
 
     from PIL import Image
 
-    from mouthgan.inference.photos import before_after
+    from mouthgan.inference.photos.pictures import before_after
     from mouthgan.evaluation.report import to_html
 
     def png(array, max_width=None):

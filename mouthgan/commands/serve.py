@@ -31,7 +31,7 @@ def main(argv=None):
                              "the box")
     args = parser.parse_args(argv)
 
-    from mouthgan.inference.photos import require_detector
+    from mouthgan.inference.photos.detect import require_detector
 
     require_detector()
     cli.skip_matplotlib()

@@ -53,7 +53,7 @@ class Restorer:
     time: the models are shared by the server's threads."""
 
     def __init__(self, choices, hole="auto"):
-        from mouthgan.inference.photos import FaceDetector
+        from mouthgan.inference.photos.detect import FaceDetector
 
         self.choices, self.hole = dict(choices), hole
         self.detector = FaceDetector()
@@ -63,7 +63,8 @@ class Restorer:
     def restore(self, name, data, model):
         """One uploaded photo -> the JSON answer the page shows."""
         from mouthgan.inference.generators import load_generators, run_flip_average
-        from mouthgan.inference.photos import before_after, restore_photo, side_by_side
+        from mouthgan.inference.photos.pictures import before_after, side_by_side
+        from mouthgan.inference.photos.pipeline import restore_photo
 
         if model not in self.choices:
             raise MouthganError(f"{model}: not a model this page offers")

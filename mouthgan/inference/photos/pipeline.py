@@ -1,0 +1,186 @@
+"""The photo path: find every face, frame it, restore its hole, blend it back."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mouthgan import MouthganError
+from mouthgan.inference.photos.framing import ALIGN_ON, box_mask, hole_centre, similarity, warp
+from mouthgan.inference.photos.images import luma, read_photo
+from mouthgan.inference.photos.paint import (hide_white, painted_box_framing, painted_over_mouth,
+                                             unmix_paint, white_regions)
+
+
+@dataclass
+class RestoredFace:
+    frame: np.ndarray  # the face as framed, as the photo shows it, uint8 (128, 128)
+    painted: np.ndarray  # what the model saw: the box white, paint outside it filled
+    restored: np.ndarray  # the model's restoration pasted into the hole, uint8
+    hole: np.ndarray  # boolean (128, 128)
+    hole_kind: str  # "white" or "box"
+    to_frame: np.ndarray
+    covers: np.ndarray = None  # the photo's painted-out pixels this face restores (bool)
+
+
+
+def restore_faces(gray, regions, faces, generator, template, hole="auto",
+                  flip_average=False):
+    """Frame each face, paint its hole, restore it: one ``RestoredFace`` per face (None
+    for a face without a painted-out region over its mouth when ``hole`` is "white").
+
+    A painted-out hole shaped like the training hole frames the face by itself
+    (``painted_box_framing``); another is framed by the eyes and its own centre, which
+    goes where the training faces' hole is. The model is always asked for exactly the
+    training hole: a model trained on one box restores that box, and a hole one pixel
+    larger on every side washed the default model's restoration out (mean 194 against
+    106 on the same face). The paint the warp mixed into the face around the box is taken
+    out first (``unmix_paint``).
+    """
+    from mouthgan.inference.predict import restore
+
+    eyes = [template["points"][k] for k in ALIGN_ON]
+    box = box_mask(template["hole_box"])
+    framed = []
+    for face in faces:
+        painted_labels = [] if hole == "box" else painted_over_mouth(regions, face, template)
+        if painted_labels:
+            painted = np.isin(regions, painted_labels)
+            ys, xs = np.nonzero(painted)
+            # The hole may be one of several painted regions over the mouth (skin
+            # highlights that reach the paint's whiteness): each is tried alone too.
+            shapes = [painted] + ([regions == label for label in painted_labels]
+                                  if len(painted_labels) > 1 else [])
+            to_frame = next((m for m in (painted_box_framing(shape, face.to_frame, template)
+                                         for shape in shapes) if m is not None), None)
+            if to_frame is None:
+                to_frame = similarity([face.points[k] for k in ALIGN_ON] + [(xs.mean(), ys.mean())],
+                                      eyes + [hole_centre(template["hole_box"])])
+            frame = warp(gray, to_frame)
+            seen, outside = unmix_paint(frame, painted, to_frame, box)
+            region, kind, covers = box | outside, "white", painted
+        elif hole == "white":
+            framed.append(None)
+            continue
+        else:
+            to_frame, region, kind, covers = face.to_frame, box, "box", None
+            frame = seen = warp(gray, to_frame)
+        framed.append((frame, np.where(box, 255, seen).astype(np.uint8), region, kind,
+                       to_frame, covers))
+    ready = [f for f in framed if f is not None]
+    if not ready:
+        return framed
+    restored = restore(generator, np.stack([f[1] for f in ready]),
+                       holes=np.stack([box] * len(ready)), flip_average=flip_average)
+    restored = iter(np.round(restored * 255).astype(np.uint8))
+    return [None if f is None else RestoredFace(f[0], f[1], next(restored), *f[2:])
+            for f in framed]
+
+
+def blend_back(rgb, colour, restored_faces):
+    """The photo with each restored hole mapped back at the photo's own resolution: a
+    gray photo as a gray (H, W) array, a colour photo as RGB.
+
+    The hole's pixels are replaced, its edge blended over the ~1 px the warp spreads it.
+    Colour photos: the model restores brightness only, so the hole gets the restored
+    brightness (luma) and, for colour, the skin's colour from around the hole (chroma
+    filled in from the hole's edge). Every pixel outside the hole keeps its value.
+    """
+    import cv2
+
+    height, width = rgb.shape[:2]
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    alpha_all = np.zeros((height, width), np.float32)
+    for face in restored_faces:
+        back = cv2.invertAffineTransform(face.to_frame)
+        alpha = np.clip(cv2.warpAffine(face.hole.astype(np.float32), back, (width, height),
+                                       flags=cv2.INTER_LINEAR, borderValue=0), 0, 1)
+        if face.covers is not None:
+            # Every painted-out pixel is replaced, whatever the warp's rounding says.
+            alpha[face.covers] = 1.0
+        values = cv2.warpAffine(face.restored.astype(np.float32), back, (width, height),
+                                flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        ycc[..., 0] = alpha * values + (1 - alpha) * ycc[..., 0]
+        alpha_all = np.maximum(alpha_all, alpha)
+    hole = alpha_all > 0
+    brightness = np.clip(np.round(ycc[..., 0]), 0, 255).astype(np.uint8)
+    if not colour:
+        out = rgb[..., 0].copy()
+        out[hole] = brightness[hole]
+        return out
+    if hole.any():
+        # A painted-out mouth has no colour of its own, and under "box" a visible mouth
+        # is being replaced: its chroma comes from the ring of face around the hole.
+        grown = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8))
+        for channel in (1, 2):
+            plane = np.clip(np.round(ycc[..., channel]), 0, 255).astype(np.uint8)
+            filled = cv2.inpaint(plane, grown, 5, cv2.INPAINT_TELEA).astype(np.float32)
+            ycc[..., channel] = alpha_all * filled + (1 - alpha_all) * ycc[..., channel]
+    out = cv2.cvtColor(np.clip(np.round(ycc), 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
+    out[~hole] = rgb[~hole]  # untouched, not through a YCrCb round trip
+    return out
+
+
+@dataclass
+class RestoredPhoto:
+    path: Path
+    original: np.ndarray  # as read: RGB (H, W, 3)
+    colour: bool
+    restored: np.ndarray  # gray (H, W) or RGB (H, W, 3), the photo's size
+    faces: list  # RestoredFace, largest face first
+    skipped: list  # one line per face found but not restored
+
+
+def restore_photo(path, detector, generator, hole="auto", flip_average=False):
+    """Find, frame, restore and blend back every face of one photo.
+
+    Raises MouthganError naming the file when nothing of it can be restored: unreadable,
+    no face, or every face too small, turned too far or (``hole="white"``) not painted.
+    """
+    rgb, colour = read_photo(path)
+    gray = luma(rgb)
+    regions = white_regions(gray)
+    template = detector.template
+    faces = detector.find(hide_white(rgb, regions, template["mouth"]))
+    if not faces:
+        raise MouthganError(f"{path}: no face found")
+    usable = [f for f in faces if not f.problem]
+    skipped = [f"face {i + 1} at ({f.centre[0]:.0f}, {f.centre[1]:.0f}): {f.problem}"
+               for i, f in enumerate(faces) if f.problem]
+    results = restore_faces(gray, regions, usable, generator, template, hole, flip_average)
+    restored = []
+    for face, result in zip(usable, results):
+        if result is None:
+            i = faces.index(face)
+            skipped.append(f"face {i + 1} at ({face.centre[0]:.0f}, {face.centre[1]:.0f}): "
+                           "no painted-out (white) region over its mouth (--hole box "
+                           "paints the handout's box over it)")
+        else:
+            restored.append(result)
+    if not restored:
+        reasons = "; ".join(skipped)
+        raise MouthganError(f"{path}: nothing restored: {reasons}")
+    return RestoredPhoto(Path(path), rgb, colour, blend_back(rgb, colour, restored),
+                         restored, skipped)
+
+
+def frame_faces(path, detector):
+    """Every usable face of an ordinary photo framed as the training faces are (the
+    photo path's detector and framing), gray uint8 (n, 128, 128), largest first, and
+    one line per face found but not framed. Nothing is painted: these are training
+    faces (``scripts/make_faces.py``). A face whose mouth is painted out is no
+    training face and is skipped."""
+    rgb, _ = read_photo(path)
+    gray = luma(rgb)
+    regions = white_regions(gray)
+    template = detector.template
+    framed, skipped = [], []
+    for i, face in enumerate(detector.find(hide_white(rgb, regions, template["mouth"]))):
+        where = f"face {i + 1} at ({face.centre[0]:.0f}, {face.centre[1]:.0f})"
+        if face.problem:
+            skipped.append(f"{where}: {face.problem}")
+        elif painted_over_mouth(regions, face, template):
+            skipped.append(f"{where}: its mouth is painted out (not a training face)")
+        else:
+            framed.append(warp(gray, face.to_frame))
+    return framed, skipped
