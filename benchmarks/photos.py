@@ -40,17 +40,80 @@ from results_file import write_section  # noqa: E402
 # the training faces (the frame shrunk into the model's size) and photos smaller than
 # CelebA's (faces of 64-90 pixels, enlarged to the frame).
 SIZES = {"large": (1.2, 3.0), "small": (0.5, 0.7)}
+TOP, BOTTOM, LEFT, RIGHT = 84, 112, 44, 84  # the handout's box in the frame
+
+
+def _close_up(rng):
+    # The photo 0.7-1.2x the frame on each side, shifted up to 20 px: cut on any side.
+    h, w = rng.uniform(0.7, 1.2, 2) * 128
+    cy, cx = 64 + rng.uniform(-20, 20, 2)
+    return cy - h / 2, cy + h / 2, cx - w / 2, cx + w / 2
+
+
+def _edge(rng):
+    # One side of the photo 2 px outside the box to 8 px into it; the others take in the
+    # face: its forehead to its chin, its cheeks.
+    top, bottom, left, right = (rng.uniform(-10, 20), BOTTOM + rng.uniform(0, 20),
+                                LEFT - rng.uniform(30, 50), RIGHT + rng.uniform(30, 50))
+    cut = rng.uniform(-2, 8)
+    side = rng.integers(3)
+    if side == 0:
+        bottom = BOTTOM - cut
+    elif side == 1:
+        left = LEFT + cut
+    else:
+        right = RIGHT - cut
+    return top, bottom, left, right
+
+
+def _larger(rng):
+    # The photo inside the frame: 0.6-0.85 of it each way, the box mostly in it.
+    h, w = rng.uniform(0.6, 0.85, 2) * 128
+    bottom = min(128.0, BOTTOM + rng.uniform(-4, 12))
+    cx = 64 + rng.uniform(-8, 8)
+    return bottom - h, bottom, cx - w / 2, cx + w / 2
+
+
+def _tight(rng):
+    # A tight crop: 4-30 px of the frame off each side, the box inside with a margin.
+    return (rng.uniform(16, 30), rng.uniform(116, 128), rng.uniform(4, 30),
+            rng.uniform(98, 124))
+
+
+# Close-ups as people bring them: the face fills the photo (window in the face's frame).
+CROPS = {"close-up": _close_up, "edge": _edge, "larger": _larger, "tight": _tight}
+CASE_LABELS = {"large": "1.2-3x, margin all round", "small": "64-90 px, margin all round",
+               "close-up": "close-ups: photo 0.7-1.2x the frame, cut on any side",
+               "edge": "box touching or cut by the photo's edge",
+               "larger": "face larger than the photo (0.6-0.85 of the frame)",
+               "tight": "tight crops, the box inside"}
 
 
 def placements(n, seed=0, size="large"):
-    """(scale, angle, centre fraction x, y) of each placed face, drawn once per seed."""
+    """(scale, angle, centre fraction x, y) of each placed face, drawn once per seed; for
+    a close-up case, (scale, angle, window in the frame)."""
     rng = np.random.default_rng(seed)
+    if size in CROPS:
+        return [(rng.uniform(1.5, 3.5), rng.uniform(-8, 8), CROPS[size](rng))
+                for _ in range(n)]
     lo, hi = SIZES[size]
     return [(rng.uniform(lo, hi), rng.uniform(-8, 8), rng.uniform(0.4, 0.6),
              rng.uniform(0.4, 0.6)) for _ in range(n)]
 
 
+def make_photo(real, where, seed, size, paint=None):
+    from placed_photos import cropped_photo, placed_photo
+
+    if size in CROPS:
+        return cropped_photo(real, *where, seed=seed, paint=paint)
+    return placed_photo(real, *where, seed=seed, paint=paint)
+
+
 def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
+    """Per found face: box RMSE of the photo path, the aligned path, photo vs aligned,
+    the real face and the aligned output at the photo's size, Telea in the photo, and the
+    share of the frame inside the photo; the times; the faces missed."""
+    import cv2
     from PIL import Image
 
     from mouthgan.data.faces import HOLE_BOX, load_folder
@@ -58,8 +121,8 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
     from mouthgan.inference.predict import restore
     from mouthgan.inference.photos.detect import FaceDetector
     from mouthgan.inference.photos.framing import box_mask
-    from placed_photos import placed_photo, seen_in_frame
     from mouthgan.inference.photos.pipeline import restore_photo
+    from placed_photos import inside_photo, seen_in_frame
 
     whites, stems = load_folder(Path(data) / "Validation" / "White", notes=lambda _: None)
     reals, _ = load_folder(Path(data) / "Validation" / "Real", notes=lambda _: None)
@@ -72,29 +135,36 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
     rows, times, missed = [], [], []
     folder = Path(tempfile.mkdtemp(prefix="mouthgan-photos-"))
     for i, (white, real, where) in enumerate(zip(whites, reals, placements(n_faces, seed, size))):
-        photo, to_photo = placed_photo(real, *where, seed=seed * 10_000 + i, paint=HOLE_BOX)
+        photo, to_photo = make_photo(real, where, seed * 10_000 + i, size, paint=HOLE_BOX)
+        unrestored, _ = make_photo(real, where, seed * 10_000 + i, size)
+        inside = inside_photo(photo.shape, to_photo)
+        scored = box & inside
+        if not scored.any():
+            continue  # the box is wholly outside the photo: nothing to restore
         path = folder / f"{stems[i]}.png"
         Image.fromarray(photo).save(path)
-        unrestored, _ = placed_photo(real, *where, seed=seed * 10_000 + i)
         start = time.perf_counter()
         try:
             result = restore_photo(path, detector, generator, hole, flip)
         except Exception as exc:  # noqa: BLE001  a missed face is a figure here
-            missed.append(f"{stems[i]} ({str(exc).split(': ', 1)[-1]})")
+            missed.append((stems[i], str(exc).split(": ", 1)[-1], inside.mean()))
             continue
         times.append(time.perf_counter() - start)
         truth = real / 255.0
+        rmse = lambda a, b: float(np.sqrt(np.mean((a[scored] - b[scored]) ** 2)))  # noqa: E731
         photo_path = seen_in_frame(result.restored, to_photo)
-        rmse = lambda a, b: float(np.sqrt(np.mean((a[box] - b[box]) ** 2)))  # noqa: E731
+        painted = (photo == 255).astype(np.uint8)
+        telea = seen_in_frame(cv2.inpaint(photo, painted, 10, cv2.INPAINT_TELEA), to_photo)
         # The aligned path's restoration placed and mapped back the same way: the best a
         # photo of this size can show of it.
-        aligned_placed, _ = placed_photo(np.round(aligned[i] * 255).astype(np.uint8), *where,
-                                         seed=seed * 10_000 + i)
+        aligned_placed, _ = make_photo(np.round(aligned[i] * 255).astype(np.uint8), where,
+                                       seed * 10_000 + i, size)
         rows.append((rmse(photo_path, truth), rmse(aligned[i], truth),
                      rmse(photo_path, aligned[i]), rmse(seen_in_frame(unrestored, to_photo), truth),
-                     rmse(seen_in_frame(aligned_placed, to_photo), truth)))
+                     rmse(seen_in_frame(aligned_placed, to_photo), truth), rmse(telea, truth),
+                     inside.mean()))
     shutil.rmtree(folder, ignore_errors=True)
-    return np.array(rows), np.array(times), missed
+    return np.array(rows).reshape(-1, 7), np.array(times), missed
 
 
 def picture(models, photo, out):

@@ -72,3 +72,46 @@ def seen_in_frame(photo, to_photo):
     frame = cv2.warpAffine(photo.astype(np.float32), cv2.invertAffineTransform(to_photo),
                            (IMAGE_SIZE, IMAGE_SIZE), flags=cv2.INTER_LINEAR)
     return frame / 255.0
+
+
+def cropped_photo(face, scale, angle, window, seed, paint=None):
+    """A close-up: ``face`` placed as ``placed_photo`` places it, the photo then cut to
+    ``window`` (top, bottom, left, right in the face's own frame, which may reach past the
+    frame or stop inside it), so that the face fills the photo, touches its edge, or is
+    larger than it. The box (``paint``) is painted before the cut, so the cut goes
+    through it when the window does. Returns the photo and the 2x3 frame -> photo."""
+    top, bottom, left, right = window
+    reach = max(bottom - top, right - left, IMAGE_SIZE) * scale
+    size = int(np.ceil(reach * 1.6)) + 8
+    photo, to_photo = place_face_painted(face, scale, angle, size, seed, paint)
+    centre = to_photo @ [(left + right) / 2, (top + bottom) / 2, 1.0]
+    width, height = round((right - left) * scale), round((bottom - top) * scale)
+    x0, y0 = int(round(centre[0] - width / 2)), int(round(centre[1] - height / 2))
+    to_photo = to_photo.copy()
+    to_photo[:, 2] -= (x0, y0)
+    return photo[y0:y0 + height, x0:x0 + width].copy(), to_photo
+
+
+def place_face_painted(face, scale, angle, size, seed, paint=None):
+    """``face`` placed at the centre of a square textured photo of ``size`` pixels, with
+    ``paint`` (a box of the frame) painted white at the photo's own pixels."""
+    import cv2
+
+    photo, to_photo = place_face(face, textured_background(size, size, seed), scale, angle,
+                                 (size / 2, size / 2))
+    if paint is not None:
+        hole = cv2.warpAffine(box_mask(paint).astype(np.uint8), to_photo, (size, size),
+                              flags=cv2.INTER_NEAREST)
+        photo[hole > 0] = 255
+    return photo, to_photo
+
+
+def inside_photo(photo_shape, to_photo):
+    """Which pixels of the face's frame (bool (128, 128)) the photo shows."""
+    import cv2
+
+    height, width = photo_shape[:2]
+    back = cv2.invertAffineTransform(to_photo)
+    seen = cv2.warpAffine(np.ones((height, width), np.float32), back, (IMAGE_SIZE, IMAGE_SIZE),
+                          flags=cv2.INTER_NEAREST, borderValue=0)
+    return seen > 0.5

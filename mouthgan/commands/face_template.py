@@ -1,6 +1,6 @@
 """Measure the training framing: where the detector finds eyes, nose and mouth corners
 on the aligned training faces (their medians), written as
-mouthgan/inference/face_template.json.
+mouthgan/inference/photos/face_template.json and average_face.png.
 
     python scripts/face_template.py [--data NLP_data] [--out FILE]
 
@@ -11,6 +11,8 @@ every photo's face onto these positions.
 import argparse
 import json
 from pathlib import Path
+
+import numpy as np
 
 from mouthgan.inference.photos.framing import TEMPLATE_FILE
 from mouthgan.util import cli
@@ -24,7 +26,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from mouthgan.data.faces import load_folder
     from mouthgan.inference.photos.detect import FaceDetector
-    from mouthgan.inference.photos.framing import measure_template
+    from PIL import Image
+
+    from mouthgan.inference.photos.framing import AVERAGE_FACE_FILE, measure_template
 
     faces, _ = load_folder(Path(args.data) / "Training" / "Real")
     cli.import_tensorflow()
@@ -35,7 +39,11 @@ def main(argv=None):
     lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in template.items()]
     tmp.write_text("{\n" + ",\n".join(lines) + "\n}\n")
     tmp.replace(out)
-    print(f"{out}: {json.dumps(template['points'])}")
+    average = out.with_name(AVERAGE_FACE_FILE.name)
+    tmp = average.with_name(average.name + ".tmp")
+    Image.fromarray(np.round(faces.mean(axis=0)).astype(np.uint8)).save(tmp, format="PNG")
+    tmp.replace(average)
+    print(f"{out}: {json.dumps(template['points'])}; {average}: the faces' average")
     return 0
 
 

@@ -29,12 +29,22 @@ BOX_ANGLE_TOLERANCE = 10.0  # degrees
 # Pixels around the box in which the warp mixed at least this share of paint are filled
 # rather than unmixed (0.7-0.95 gave the same on faces of 64-90 px; 0.3 and 0.5 worse).
 PAINT_DOMINATES = 0.8
+# A region cut by the photo's edge is paint only when it looks painted: straight-sided
+# (fills this much of its turned bounding rectangle), cut by at most two sides (a box at
+# a corner; a sky touches three), and at most this share of the photo (a box painted
+# over the mouth of a face larger than the photo covers ~20% of it).
+CUT_MAX_SIDES = 2
+# The spreads of the paint's edge that ``paint_spread`` tells apart (photo pixels).
+PAINT_SPREADS = (0.0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+CUT_MAX_SHARE = 0.3
 
 
 def white_regions(gray):
     """The painted-out parts of a gray photo (uint8) as a label image (0: not painted;
     1, 2, ...: one painted region each): blobs of near-white pixels that fill most of
-    their box and do not touch the photo's edge."""
+    their box. A blob the photo's edge cuts counts only when it looks painted
+    (``looks_painted``): in a close-up the box is often cut by the photo's edge, but so
+    are a bright wall and the sky."""
     import cv2
 
     height, width = gray.shape
@@ -45,10 +55,12 @@ def white_regions(gray):
         keep, last = np.zeros(count, np.int32), int(regions.max())
         for i in range(1, count):
             x, y, w, h, area = stats[i]
-            inside = x > 0 and y > 0 and x + w < width and y + h < height
-            if inside and area >= MIN_WHITE_AREA and area >= MIN_WHITE_FILL * w * h:
-                last += 1
-                keep[i] = last
+            if area < MIN_WHITE_AREA or area < MIN_WHITE_FILL * w * h:
+                continue
+            if cut_sides((x, y, w, h), gray.shape) and not looks_painted(labels == i):
+                continue
+            last += 1
+            keep[i] = last
         found = keep[labels]
         if level == WHITE:
             light = gray >= LIGHT
@@ -57,6 +69,30 @@ def white_regions(gray):
                 found = np.where((found == 0) & light, grown, found).astype(np.int32)
         regions = np.where(found > 0, found, regions)
     return regions
+
+
+def cut_sides(bounds, shape):
+    """Which sides of the photo ("top", "bottom", "left", "right") a region whose bounding
+    box is ``bounds`` (x, y, w, h) touches."""
+    x, y, w, h = bounds
+    height, width = shape[:2]
+    return {side for side, touches in (("top", y == 0), ("bottom", y + h == height),
+                                       ("left", x == 0), ("right", x + w == width)) if touches}
+
+
+def looks_painted(region):
+    """Whether a region (bool, the photo's size) cut by the photo's edge is paint: cut by
+    at most CUT_MAX_SIDES sides, at most CUT_MAX_SHARE of the photo, and straight-sided
+    (filling BOX_MIN_FILL of its turned bounding rectangle)."""
+    import cv2
+
+    ys, xs = np.nonzero(region)
+    bounds = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    if len(cut_sides(bounds, region.shape)) > CUT_MAX_SIDES or \
+            len(xs) > CUT_MAX_SHARE * region.size:
+        return False
+    (_, _), (side_a, side_b), _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+    return len(xs) >= BOX_MIN_FILL * (side_a + 1) * (side_b + 1)
 
 
 def hide_white(rgb, regions, mouth):
@@ -106,7 +142,8 @@ def painted_over_mouth(regions, face, template):
 def painted_box_framing(painted, eye_framing, template):
     """The similarity (2x3, photo -> frame) that lays a painted region (bool, the photo's
     size) onto the training hole, when the region is a filled rectangle of the hole's
-    aspect whose size and direction agree with ``eye_framing``; else None.
+    aspect whose size and direction agree with ``eye_framing``; else None. A region the
+    photo's edge cuts is the visible part of such a rectangle (``cut_box_framing``).
 
     The region's centre goes to the hole's centre, its long axis (second moments) along
     the hole's width, and its pixel count to the hole's area."""
@@ -115,6 +152,9 @@ def painted_box_framing(painted, eye_framing, template):
     ys, xs = np.nonzero(painted)
     if len(xs) < MIN_WHITE_AREA:
         return None
+    bounds = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    if cut_sides(bounds, painted.shape):
+        return cut_box_framing(painted, eye_framing, template)
     top, bottom, left, right = template["hole_box"]
     width, height = right - left, bottom - top
     centre = np.array([xs.mean(), ys.mean()])
@@ -125,12 +165,22 @@ def painted_box_framing(painted, eye_framing, template):
     fill = len(xs) / ((side_a + 1) * (side_b + 1))
     if abs(aspect / (width / height) - 1) > BOX_ASPECT_TOLERANCE or fill < BOX_MIN_FILL:
         return None
-    # The eyes' framing says which way the long axis points and checks size and angle.
-    axis = vectors[:, 1]
-    eye_axis = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
-    if np.dot(axis, eye_axis) < 0:
-        axis = -axis
+    axis = facing(vectors[:, 1], eye_framing)
     scale = np.sqrt(width * height / len(xs))  # frame pixels per photo pixel
+    return checked_box_framing(centre, axis, scale, eye_framing, template)
+
+
+def facing(axis, eye_framing):
+    """``axis`` (a unit vector in the photo), turned to point the way the eyes' framing
+    says the face's left-to-right runs."""
+    eye_axis = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
+    return -axis if np.dot(axis, eye_axis) < 0 else axis
+
+
+def checked_box_framing(centre, axis, scale, eye_framing, template):
+    """The similarity putting ``centre`` (photo) on the hole's centre, ``axis`` along the
+    frame's x, ``scale`` frame pixels per photo pixel; None when the eyes disagree."""
+    eye_axis = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
     eye_scale = np.sqrt(abs(np.linalg.det(eye_framing[:, :2])))
     angle = np.degrees(np.arctan2(axis[1], axis[0]) - np.arctan2(eye_axis[1], eye_axis[0]))
     if (abs(scale / eye_scale - 1) > BOX_SCALE_TOLERANCE
@@ -141,7 +191,97 @@ def painted_box_framing(painted, eye_framing, template):
     return np.hstack([linear, (hole_centre(template["hole_box"]) - linear @ centre)[:, None]])
 
 
-def unmix_paint(frame, painted, to_frame, box):
+def cut_box_framing(painted, eye_framing, template):
+    """The framing of a painted box the photo's edge cuts: the visible part of a rectangle
+    of the hole's aspect whose missing part lies outside the photo.
+
+    The rectangle's direction comes from its sides the photo shows (the edge pixels not on
+    the photo's border); its size from the two opposite sides the photo shows, if any
+    (else the eyes say it); its centre from the sides it shows, half a box in from each.
+    None when the visible part is no such rectangle, or disagrees with the eyes."""
+    import cv2
+
+    ys, xs = np.nonzero(painted)
+    height, width = painted.shape
+    inner = cv2.erode(painted.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      borderType=cv2.BORDER_REPLICATE) > 0
+    by, bx = np.nonzero(painted & ~inner)
+    shown = (by > 0) & (by < height - 1) & (bx > 0) & (bx < width - 1)
+    if shown.sum() < 10:
+        return None
+    (_, _), _, angle = cv2.minAreaRect(np.stack([bx[shown], by[shown]], 1).astype(np.float32))
+    # minAreaRect's angle names one side; the box's long side is that or 90 degrees on:
+    # the one nearer the eyes' left-to-right.
+    eye_axis = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
+    eye_axis = eye_axis / np.linalg.norm(eye_axis)
+    candidates = [np.radians(angle + k * 90) for k in range(4)]
+    axis = max((np.array([np.cos(a), np.sin(a)]) for a in candidates),
+               key=lambda v: np.dot(v, eye_axis))
+    across = np.array([-axis[1], axis[0]])  # the box's downward direction
+    origin = np.array([xs.mean(), ys.mean()])
+    u = (np.stack([xs, ys], 1) - origin) @ axis
+    v = (np.stack([xs, ys], 1) - origin) @ across
+    on_border = (ys == 0) | (ys == height - 1) | (xs == 0) | (xs == width - 1)
+    # A side is shown when none of the pixels along it lie on the photo's border.
+    ends = {}
+    for name, values, sign in (("u0", u, -1), ("u1", u, 1), ("v0", v, -1), ("v1", v, 1)):
+        extreme = values.max() if sign > 0 else values.min()
+        near = np.abs(values - extreme) <= 1.5
+        ends[name] = (extreme + 0.5 * sign, not on_border[near].any())
+    top, bottom, left, right = template["hole_box"]
+    box_w, box_h = right - left, bottom - top
+    (u0, u0_shown), (u1, u1_shown) = ends["u0"], ends["u1"]
+    (v0, v0_shown), (v1, v1_shown) = ends["v0"], ends["v1"]
+    eye_scale = np.sqrt(abs(np.linalg.det(eye_framing[:, :2])))
+    if u0_shown and u1_shown:
+        size = (u1 - u0) / box_w  # photo pixels per frame pixel
+    elif v0_shown and v1_shown:
+        size = (v1 - v0) / box_h
+    else:
+        size = 1 / eye_scale
+    if (u1 - u0) > box_w * size * (1 + BOX_ASPECT_TOLERANCE) or \
+            (v1 - v0) > box_h * size * (1 + BOX_ASPECT_TOLERANCE):
+        return None  # larger than a box of that size: not the hole
+    if len(xs) < BOX_MIN_FILL * (u1 - u0) * (v1 - v0):
+        return None
+    if not (u0_shown or u1_shown) or not (v0_shown or v1_shown):
+        return None  # cut on two opposite sides: where it sits is unknown
+    cu = u0 + box_w * size / 2 if u0_shown else u1 - box_w * size / 2
+    cv = v0 + box_h * size / 2 if v0_shown else v1 - box_h * size / 2
+    centre = origin + cu * axis + cv * across
+    return checked_box_framing(centre, axis, 1 / size, eye_framing, template)
+
+
+def paint_spread(gray, painted):
+    """How far the paint's edge is spread in the photo (a Gaussian's sigma, photo pixels):
+    0 for paint laid at the photo's own pixels; more when the photo was enlarged or
+    blurred after it was painted (a face painted at 128 px, enlarged 3x, spreads its white
+    ~2 px into the face). Fitted to the brightness of the rings of pixels 1-8 px outside
+    the paint against the face beyond them: a blurred straight edge at distance d is
+    255 w + (1 - w) face, w = erfc((d - 1/2) / (sigma sqrt 2)) / 2."""
+    import cv2
+    from math import erfc, sqrt
+
+    outside = (~painted).astype(np.uint8)
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    rings = [gray[(distance > d - 0.5) & (distance <= d + 0.5)] for d in range(1, 13)]
+    if any(len(ring) < 8 for ring in rings):
+        return 0.0
+    seen = np.array([np.median(ring) for ring in rings[:8]], np.float64)
+    face = float(np.median(np.concatenate(rings[8:])))
+    if face > 200:
+        return 0.0  # paint on a light face: its spread cannot be told from the face
+    best, best_error = 0.0, np.inf
+    for sigma in PAINT_SPREADS:
+        weight = np.array([0.5 * erfc((d - 0.5) / (sigma * sqrt(2))) if sigma else 0.0
+                           for d in range(1, 9)])
+        error = float(np.sum((seen - (255 * weight + (1 - weight) * face)) ** 2))
+        if error < best_error:
+            best, best_error = sigma, error
+    return best
+
+
+def unmix_paint(frame, painted, to_frame, box, spread=0.0):
     """The framed face (uint8) with the paint the warp mixed into the pixels around the
     box taken out, and the pixels outside the box that are mostly paint (bool).
 
@@ -159,7 +299,10 @@ def unmix_paint(frame, painted, to_frame, box):
 
     # Not clipped at 0: bicubic overshoots beside the paint's edge, darkening the face
     # there by up to ~7% of the paint, and the mask's own undershoot says by how much.
-    weight = np.minimum(warp(painted.astype(np.float32), to_frame, border=0), 1.0)
+    mask = painted.astype(np.float32)
+    if spread:
+        mask = cv2.GaussianBlur(mask, (0, 0), spread)
+    weight = np.minimum(warp(mask, to_frame, border=0), 1.0)
     weight[box] = 1.0
     unmixed = (frame.astype(np.float32) - 255 * weight) / np.maximum(1 - weight, 1e-3)
     touched = np.abs(weight) > 1e-3

@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 
 from mouthgan import MouthganError
-from mouthgan.inference.photos.framing import ALIGN_ON, box_mask, hole_centre, similarity, warp
+from mouthgan.inference.photos.framing import (ALIGN_ON, box_mask, framed_face, hole_centre,
+                                               similarity)
 from mouthgan.inference.photos.images import luma, read_photo
-from mouthgan.inference.photos.paint import (hide_white, painted_box_framing, painted_over_mouth,
-                                             unmix_paint, white_regions)
+from mouthgan.inference.photos.paint import (hide_white, paint_spread, painted_box_framing,
+                                             painted_over_mouth, unmix_paint, white_regions)
 
 
 @dataclass
@@ -56,15 +57,16 @@ def restore_faces(gray, regions, faces, generator, template, hole="auto",
             if to_frame is None:
                 to_frame = similarity([face.points[k] for k in ALIGN_ON] + [(xs.mean(), ys.mean())],
                                       eyes + [hole_centre(template["hole_box"])])
-            frame = warp(gray, to_frame)
-            seen, outside = unmix_paint(frame, painted, to_frame, box)
+            frame = framed_face(gray, to_frame, template["face"])
+            seen, outside = unmix_paint(frame, painted, to_frame, box,
+                                        paint_spread(gray, painted))
             region, kind, covers = box | outside, "white", painted
         elif hole == "white":
             framed.append(None)
             continue
         else:
             to_frame, region, kind, covers = face.to_frame, box, "box", None
-            frame = seen = warp(gray, to_frame)
+            frame = seen = framed_face(gray, to_frame, template["face"])
         framed.append((frame, np.where(box, 255, seen).astype(np.uint8), region, kind,
                        to_frame, covers))
     ready = [f for f in framed if f is not None]
@@ -182,5 +184,5 @@ def frame_faces(path, detector):
         elif painted_over_mouth(regions, face, template):
             skipped.append(f"{where}: its mouth is painted out (not a training face)")
         else:
-            framed.append(warp(gray, face.to_frame))
+            framed.append(framed_face(gray, face.to_frame, template["face"]))
     return framed, skipped
