@@ -85,7 +85,7 @@ def main(argv=None):
             name = unique_name(path.stem, names)
             files = write_outputs(result, out, name)
             done.append((result, files))
-            for line in result.skipped:
+            for line in result.notes + result.skipped:
                 print(f"note: {path}: {line}", file=sys.stderr)
             kinds = ", ".join(face.hole_kind for face in result.faces)
             print(f"{path} -> {files[0]} ({len(result.faces)} face"

@@ -86,7 +86,7 @@ class Restorer:
                 "restored": data_url(result.restored),
                 "before_after": data_url(before_after(result)),
                 "faces": [data_url(side_by_side(face)) for face in result.faces],
-                "notes": list(result.skipped)}
+                "notes": list(result.notes) + list(result.skipped)}
 
 
 def data_url(array):
