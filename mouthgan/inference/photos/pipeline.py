@@ -88,6 +88,50 @@ def restore_faces(gray, regions, faces, generator, template, hole="auto",
             for f in framed]
 
 
+def blend_back(rgb, colour, restored_faces):
+    """The photo with each restored hole mapped back at the photo's own resolution: a
+    gray photo as a gray (H, W) array, a colour photo as RGB.
+
+    The hole's pixels are replaced, its edge blended over the ~1 px the warp spreads it.
+    Colour photos: the model restores brightness only, so the hole gets the restored
+    brightness (luma) and, for colour, the skin's colour from around the hole (chroma
+    filled in from the hole's edge). Every pixel outside the hole keeps its value.
+    """
+    import cv2
+
+    height, width = rgb.shape[:2]
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    alpha_all = np.zeros((height, width), np.float32)
+    for face in restored_faces:
+        back = cv2.invertAffineTransform(face.to_frame)
+        alpha = np.clip(cv2.warpAffine(face.hole.astype(np.float32), back, (width, height),
+                                       flags=cv2.INTER_LINEAR, borderValue=0), 0, 1)
+        if face.covers is not None:
+            # Every painted-out pixel is replaced, whatever the warp's rounding says.
+            alpha[face.covers] = 1.0
+        values = cv2.warpAffine(face.restored.astype(np.float32), back, (width, height),
+                                flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        ycc[..., 0] = alpha * values + (1 - alpha) * ycc[..., 0]
+        alpha_all = np.maximum(alpha_all, alpha)
+    hole = alpha_all > 0
+    brightness = np.clip(np.round(ycc[..., 0]), 0, 255).astype(np.uint8)
+    if not colour:
+        out = rgb[..., 0].copy()
+        out[hole] = brightness[hole]
+        return out
+    if hole.any():
+        # A painted-out mouth has no colour of its own, and under "box" a visible mouth
+        # is being replaced: its chroma comes from the ring of face around the hole.
+        grown = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8))
+        for channel in (1, 2):
+            plane = np.clip(np.round(ycc[..., channel]), 0, 255).astype(np.uint8)
+            filled = cv2.inpaint(plane, grown, 5, cv2.INPAINT_TELEA).astype(np.float32)
+            ycc[..., channel] = alpha_all * filled + (1 - alpha_all) * ycc[..., channel]
+    out = cv2.cvtColor(np.clip(np.round(ycc), 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
+    out[~hole] = rgb[~hole]  # untouched, not through a YCrCb round trip
+    return out
+
+
 @dataclass
 class RestoredPhoto:
     path: Path
