@@ -101,6 +101,38 @@ def test_a_painted_box_frames_the_face_where_it_agrees_with_the_eyes(real_data):
     assert paint.painted_box_framing(large, eyes, template) is None
 
 
+@pytest.mark.parametrize("window", [(16, 104, 16, 112), (30, 128, -20, 70)],
+                         ids=["bottom", "left-corner"])
+def test_a_box_cut_by_the_photos_edge_frames_its_face(real_data, window):
+    """The visible part of the box (cut at the bottom; at the bottom-right corner)
+    frames the face as exactly as a whole box does, where the eyes are 8% off."""
+    import cv2
+
+    reals, _ = load_folder(real_data / "Validation" / "Real", notes=lambda _: None)
+    photo, to_photo = placed_photos.cropped_photo(reals[3], 2.4, 5, window, seed=0,
+                                                  paint=HOLE_BOX)
+    regions = paint.white_regions(photo)
+    painted = in_photo(BOX, to_photo, photo.shape)
+    labels = set(np.unique(regions[painted])) - {0}
+    assert len(labels) == 1, labels  # the cut box is one painted region
+    region = regions == labels.pop()
+    ys, xs = np.nonzero(region)
+    bounds = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    assert paint.cut_sides(bounds, photo.shape)  # the photo's edge does cut it
+    truth = cv2.invertAffineTransform(to_photo)
+    eyes = np.vstack([cv2.getRotationMatrix2D((64, 64), 4, 1.08), [0, 0, 1]])[:2] @ \
+        np.vstack([truth, [0, 0, 1]])
+    by_box = paint.painted_box_framing(region, eyes, framing.load_template())
+    assert by_box is not None
+    assert corner_error(by_box, to_photo) < 1.0, corner_error(by_box, to_photo)
+    # The rest of the frame, outside the photo, is the average face, not streaks.
+    frame = framing.framed_face(photo, by_box, framing.load_template()["face"])
+    outside = ~placed_photos.inside_photo(photo.shape, to_photo)
+    assert outside.mean() > 0.2
+    rows = frame[outside.all(axis=1)] if outside.all(axis=1).any() else frame[:, outside.all(0)]
+    assert np.std(np.diff(rows.astype(float), axis=-1)) > 0.5  # not one value repeated
+
+
 def test_paint_mixed_into_the_face_around_the_box_is_taken_out(real_data):
     """A box painted into a small photo reaches pixels around the frame's box once the
     face is enlarged to the frame; those pixels get the face back, not a fill."""

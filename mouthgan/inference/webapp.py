@@ -21,6 +21,10 @@ from urllib.parse import parse_qs, urlparse
 from mouthgan import MouthganError
 
 MAX_UPLOAD = 25 * 1024 * 1024  # bytes of one photo
+# Photos restore one at a time (the models are shared); at most this many more wait,
+# each holding its upload, and any further one is told the page is busy: with the
+# photo's pixel limit (photos.images.MAX_PIXELS) that bounds the page's memory.
+MAX_WAITING = 4
 
 
 def model_choices(runs_root="runs", extra=()):
@@ -48,6 +52,10 @@ def model_choices(runs_root="runs", extra=()):
     return unique
 
 
+class Busy(MouthganError):
+    """Too many photos are waiting: the answer is 503, try again."""
+
+
 class Restorer:
     """The face detector, and each chosen generator loaded once. One restoration at a
     time: the models are shared by the server's threads."""
@@ -59,16 +67,26 @@ class Restorer:
         self.detector = FaceDetector()
         self.generators = {}
         self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(MAX_WAITING + 1)
 
     def restore(self, name, data, model):
         """One uploaded photo -> the JSON answer the page shows."""
+        if model not in self.choices:
+            raise MouthganError(f"{model}: not a model this page offers")
+        safe = Path(name).name or "photo"
+        if not self.slots.acquire(blocking=False):
+            raise Busy(f"{safe}: the page is busy with {MAX_WAITING + 1} photos; "
+                       "send it again in a moment")
+        try:
+            return self._restore(safe, data, model)
+        finally:
+            self.slots.release()
+
+    def _restore(self, safe, data, model):
         from mouthgan.inference.generators import load_generators, run_flip_average
         from mouthgan.inference.photos.pictures import before_after, side_by_side
         from mouthgan.inference.photos.pipeline import restore_photo
 
-        if model not in self.choices:
-            raise MouthganError(f"{model}: not a model this page offers")
-        safe = Path(name).name or "photo"
         with self.lock, tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / safe
             path.write_bytes(data)
@@ -127,7 +145,11 @@ def make_server(restorer, choices, host="127.0.0.1", port=7860):
             data = self.rfile.read(length)
             try:
                 answer = restorer.restore(name, data, query.get("model", ""))
-            except MouthganError as exc:
+            except Busy as exc:
+                return self._json(503, {"name": name, "ok": False, "error": str(exc)})
+            except Exception as exc:  # noqa: BLE001  one line to the browser, not a dead thread
+                if not isinstance(exc, MouthganError):
+                    exc = MouthganError(f"could not restore it ({exc.__class__.__name__}: {exc})")
                 message = str(exc)
                 if not message.startswith(Path(name).name):
                     message = f"{Path(name).name}: {message}"

@@ -34,9 +34,12 @@ PAINT_DOMINATES = 0.8
 # a corner; a sky touches three), and at most this share of the photo (a box painted
 # over the mouth of a face larger than the photo covers ~20% of it).
 CUT_MAX_SIDES = 2
+CUT_MAX_SHARE = 0.3
+# A turned box cut by a straight edge of the photo misses a wedge of its rectangle: at 8
+# degrees, cut through its middle, it fills ~87% of it.
+CUT_MIN_FILL = 0.8
 # The spreads of the paint's edge that ``paint_spread`` tells apart (photo pixels).
 PAINT_SPREADS = (0.0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
-CUT_MAX_SHARE = 0.3
 
 
 def white_regions(gray):
@@ -83,7 +86,7 @@ def cut_sides(bounds, shape):
 def looks_painted(region):
     """Whether a region (bool, the photo's size) cut by the photo's edge is paint: cut by
     at most CUT_MAX_SIDES sides, at most CUT_MAX_SHARE of the photo, and straight-sided
-    (filling BOX_MIN_FILL of its turned bounding rectangle)."""
+    (filling CUT_MIN_FILL of its turned bounding rectangle)."""
     import cv2
 
     ys, xs = np.nonzero(region)
@@ -92,7 +95,7 @@ def looks_painted(region):
             len(xs) > CUT_MAX_SHARE * region.size:
         return False
     (_, _), (side_a, side_b), _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
-    return len(xs) >= BOX_MIN_FILL * (side_a + 1) * (side_b + 1)
+    return len(xs) >= CUT_MIN_FILL * (side_a + 1) * (side_b + 1)
 
 
 def hide_white(rgb, regions, mouth):
@@ -222,12 +225,16 @@ def cut_box_framing(painted, eye_framing, template):
     u = (np.stack([xs, ys], 1) - origin) @ axis
     v = (np.stack([xs, ys], 1) - origin) @ across
     on_border = (ys == 0) | (ys == height - 1) | (xs == 0) | (xs == width - 1)
-    # A side is shown when none of the pixels along it lie on the photo's border.
+    # A side is shown when most of the pixels along it are off the photo's border (a
+    # shown side may end on the border where the cut crosses it).
     ends = {}
     for name, values, sign in (("u0", u, -1), ("u1", u, 1), ("v0", v, -1), ("v1", v, 1)):
         extreme = values.max() if sign > 0 else values.min()
         near = np.abs(values - extreme) <= 1.5
-        ends[name] = (extreme + 0.5 * sign, not on_border[near].any())
+        # The side runs half a pixel beyond the centres of the pixels along it (their
+        # mean: the extreme one alone is a staircase's corner, ~0.5 px further out).
+        side = values[near & ~on_border].mean() if (near & ~on_border).any() else extreme
+        ends[name] = (side + 0.5 * sign, on_border[near].mean() < 0.5)
     top, bottom, left, right = template["hole_box"]
     box_w, box_h = right - left, bottom - top
     (u0, u0_shown), (u1, u1_shown) = ends["u0"], ends["u1"]
@@ -242,7 +249,7 @@ def cut_box_framing(painted, eye_framing, template):
     if (u1 - u0) > box_w * size * (1 + BOX_ASPECT_TOLERANCE) or \
             (v1 - v0) > box_h * size * (1 + BOX_ASPECT_TOLERANCE):
         return None  # larger than a box of that size: not the hole
-    if len(xs) < BOX_MIN_FILL * (u1 - u0) * (v1 - v0):
+    if len(xs) < CUT_MIN_FILL * (u1 - u0) * (v1 - v0):
         return None
     if not (u0_shown or u1_shown) or not (v0_shown or v1_shown):
         return None  # cut on two opposite sides: where it sits is unknown
@@ -255,30 +262,34 @@ def cut_box_framing(painted, eye_framing, template):
 def paint_spread(gray, painted):
     """How far the paint's edge is spread in the photo (a Gaussian's sigma, photo pixels):
     0 for paint laid at the photo's own pixels; more when the photo was enlarged or
-    blurred after it was painted (a face painted at 128 px, enlarged 3x, spreads its white
-    ~2 px into the face). Fitted to the brightness of the rings of pixels 1-8 px outside
-    the paint against the face beyond them: a blurred straight edge at distance d is
-    255 w + (1 - w) face, w = erfc((d - 1/2) / (sigma sqrt 2)) / 2."""
+    blurred after it was painted (a face painted at 128 px and enlarged 3x spreads its
+    white ~2 px into the face). Fitted to the brightness of the rings of pixels 1-5 px
+    outside the paint against the face just beyond them (6-8 px): a blurred straight edge
+    at distance d is 255 w + (1 - w) face, w = erfc((d - 1/2) / (sigma sqrt 2)) / 2. A
+    spread is taken only where it explains at least half of what sharp paint leaves
+    unexplained: the face's own shading beside the paint is no spread."""
     import cv2
     from math import erfc, sqrt
 
-    outside = (~painted).astype(np.uint8)
-    distance = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
-    rings = [gray[(distance > d - 0.5) & (distance <= d + 0.5)] for d in range(1, 13)]
+    distance = cv2.distanceTransform((~painted).astype(np.uint8), cv2.DIST_L2, 3)
+    rings = [gray[(distance > d - 0.5) & (distance <= d + 0.5)] for d in range(1, 9)]
     if any(len(ring) < 8 for ring in rings):
         return 0.0
-    seen = np.array([np.median(ring) for ring in rings[:8]], np.float64)
-    face = float(np.median(np.concatenate(rings[8:])))
+    seen = np.array([np.median(ring) for ring in rings[:5]], np.float64)
+    face = float(np.median(np.concatenate(rings[5:])))
     if face > 200:
         return 0.0  # paint on a light face: its spread cannot be told from the face
-    best, best_error = 0.0, np.inf
-    for sigma in PAINT_SPREADS:
+
+    def error(sigma):
         weight = np.array([0.5 * erfc((d - 0.5) / (sigma * sqrt(2))) if sigma else 0.0
-                           for d in range(1, 9)])
-        error = float(np.sum((seen - (255 * weight + (1 - weight) * face)) ** 2))
-        if error < best_error:
-            best, best_error = sigma, error
-    return best
+                           for d in range(1, 6)])
+        return float(np.sum((seen - (255 * weight + (1 - weight) * face)) ** 2))
+
+    if seen[0] - face < 0.3 * (255 - face) or seen[0] - seen[1] < seen[1] - seen[2]:
+        return 0.0
+    sharp = error(0.0)
+    best = min(PAINT_SPREADS, key=error)
+    return best if error(best) < 0.5 * sharp else 0.0
 
 
 def unmix_paint(frame, painted, to_frame, box, spread=0.0):
