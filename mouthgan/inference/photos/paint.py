@@ -285,7 +285,7 @@ def paint_spread(gray, painted):
                            for d in range(1, 6)])
         return float(np.sum((seen - (255 * weight + (1 - weight) * face)) ** 2))
 
-    if seen[0] - face < 0.3 * (255 - face) or seen[0] - seen[1] < seen[1] - seen[2]:
+    if seen[0] - face < 0.5 * (255 - face) or seen[0] - seen[1] < seen[1] - seen[2]:
         return 0.0
     sharp = error(0.0)
     best = min(PAINT_SPREADS, key=error)
