@@ -125,20 +125,28 @@ def hide_white(rgb, regions, mouth):
 
 def painted_over_mouth(regions, face, template):
     """The painted regions (labels of ``white_regions``) that lie over this face's
-    mouth: their centres fall, in the face's eye framing, within 10 px of the hole box."""
+    mouth: their centres fall, in the face's eye framing, within 10 px of the hole box;
+    or within 30 px when the region is itself a box of the hole's shape, size and turn
+    (``painted_box_framing``): when the photo cuts the face, its eyes frame it less
+    well, and a box cut by the photo's edge has its visible centre off the hole's."""
     import cv2
 
     if not regions.any():
         return []
-    zone = cv2.dilate(box_mask(template["hole_box"]).astype(np.uint8),
-                      np.ones((21, 21), np.uint8)) > 0
+    hole = box_mask(template["hole_box"]).astype(np.uint8)
+    near = cv2.dilate(hole, np.ones((21, 21), np.uint8)) > 0
+    wide = cv2.dilate(hole, np.ones((61, 61), np.uint8)) > 0
     found = []
     for label in range(1, int(regions.max()) + 1):
-        ys, xs = np.nonzero(regions == label)
+        region = regions == label
+        ys, xs = np.nonzero(region)
         if not len(xs):
             continue
         x, y = face.to_frame @ [xs.mean(), ys.mean(), 1.0]
-        if 0 <= x < zone.shape[1] and 0 <= y < zone.shape[0] and zone[int(y), int(x)]:
+        if not (0 <= x < near.shape[1] and 0 <= y < near.shape[0]):
+            continue
+        if near[int(y), int(x)] or (wide[int(y), int(x)] and painted_box_framing(
+                region, face.to_frame, template) is not None):
             found.append(label)
     return found
 

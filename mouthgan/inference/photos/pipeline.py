@@ -155,10 +155,21 @@ def restore_photo(path, detector, generator, hole="auto", flip_average=False):
     template = detector.template
     faces = detector.find(hide_white(rgb, regions, template["mouth"]))
     notes = []
-    if not faces and hole != "box":
-        faces = faces_of_painted_boxes(regions, template)
-        notes = [f"face {i + 1} at ({f.centre[0]:.0f}, {f.centre[1]:.0f}): no face found; "
-                 "framed by its painted box alone, upright" for i, f in enumerate(faces)]
+    if hole != "box":
+        # A painted box no found face claims: the detector missed its face (a close-up,
+        # too little around it) or took a part of it for a small face of its own. Where
+        # faces were found, only a box whose face holds one of them is taken (a white
+        # sign of the hole's shape elsewhere in the photo is no mouth).
+        claimed = {label for f in faces if not f.problem
+                   for label in painted_over_mouth(regions, f, template)}
+        by_box = faces_of_painted_boxes(regions, template, skip=claimed)
+        if faces:
+            by_box = [b for b in by_box if any(within(f, b) for f in faces)]
+        if by_box:
+            faces = by_box + [f for f in faces if not any(within(f, b) for b in by_box)]
+            notes = [f"face {faces.index(b) + 1} at ({b.centre[0]:.0f}, {b.centre[1]:.0f}): "
+                     "no face found over this painted box; framed by the box alone, upright"
+                     for b in by_box]
     if not faces:
         raise MouthganError(f"{path}: no face found")
     usable = [f for f in faces if not f.problem]
@@ -187,13 +198,21 @@ def restore_photo(path, detector, generator, hole="auto", flip_average=False):
                          restored, skipped, notes)
 
 
-def faces_of_painted_boxes(regions, template):
+def within(face, other):
+    """Whether ``face``'s centre lies in ``other``'s frame: part of the same face."""
+    x, y = other.to_frame @ [*face.centre, 1.0]
+    return 0 <= x < 128 and 0 <= y < 128
+
+
+def faces_of_painted_boxes(regions, template, skip=()):
     """A face for each painted region shaped like the training hole (whole, or cut by the
     photo's edge), framed by that box alone, taken as upright: for a face the detector
     cannot find (a close-up with too little around it), the box the user painted still
     says where the face's mouth is, how large and how turned."""
     found = []
     for label in range(1, int(regions.max()) + 1):
+        if label in skip:
+            continue
         region = regions == label
         ys, xs = np.nonzero(region)
         top, bottom, left, right = template["hole_box"]
