@@ -92,3 +92,18 @@ def test_telea_row_when_opencv_is_installed(reported_run, tiny_data):
     assert set(scores) == {"test", "validation"}
     assert 0 < scores["test"] < 0.1  # far better than the white image, on smooth faces
     assert "cv2.inpaint Telea" in (reported_run / "report.md").read_text()
+
+
+def test_report_names_the_adversarial_loss_the_run_trained_with(reported_run, tmp_path):
+    import json
+
+    run_dir = tmp_path / "hinge"
+    shutil.copytree(reported_run, run_dir)
+    saved = json.loads((run_dir / "config.json").read_text())
+    saved["config"]["gan_loss"] = "hinge"
+    (run_dir / "config.json").write_text(json.dumps(saved))
+    write_report(run_dir)
+    text = (run_dir / "report.md").read_text()
+    for claim in ("trained with MSE", "| D loss | MSE", "[MSE, MAE]", "(MSE)"):
+        assert claim not in text, claim
+    assert "hinge on the patch map" in text and "[hinge, MAE] x [1, 100]" in text

@@ -30,7 +30,7 @@ def parse_args(argv=None):
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help="continue this run from its last checkpoint (its own settings; "
                              "only --steps, the --*-every flags and --distribute, --devices, "
-                             "--sync-batchnorm, --input may change)")
+                             "--sync-batchnorm, --peer-timeout, --input may change)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 

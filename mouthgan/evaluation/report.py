@@ -112,12 +112,24 @@ def parameter_note(generator, discriminator):
     return text
 
 
-def observations(history, scores):
+# What D's loss is, by --gan-loss: the report names the loss the run trained with.
+D_LOSS_NAMES = {"lsgan": "MSE on the patch map, toward 1 (real) or 0 (fake)",
+                "hinge": "hinge on the patch map (SAGAN's margins)",
+                "nonsaturating": "cross-entropy on the patch map's logits"}
+
+
+def d_loss_name(config):
+    return D_LOSS_NAMES[(config or {}).get("gan_loss", "lsgan")]
+
+
+def observations(history, scores, config=None):
     """A few sentences generated from the history: where losses settled, who won."""
     tail = history.tail(max(1, len(history) // 10))
     d_loss, d_acc = tail["d_loss"].mean(), tail["d_acc"].mean()
     g_adv, g_l1 = tail["g_adv"].mean(), tail["g_l1"].mean()
-    lines = [f"Over the last {len(tail)} steps the losses averaged: D {d_loss:.3f} (MSE), "
+    kind = (config or {}).get("gan_loss", "lsgan")
+    lines = [f"Over the last {len(tail)} steps the losses averaged: D {d_loss:.3f} "
+             f"({'MSE' if kind == 'lsgan' else kind}), "
              f"G adversarial {g_adv:.3f}, G L1 {g_l1:.4f}; D accuracy {d_acc:.2f}."]
     if d_acc > 0.9 or d_loss < 0.05:
         lines.append("**D dominated**: it told real from fake almost always (accuracy "
@@ -236,6 +248,8 @@ def build(run_dir):
     val_png = plot_validation(run_dir / "history.csv", figures / "validation.png")
 
     w_adv, w_l1 = config["loss_weights"]
+    adversarial = {"lsgan": "MSE"}.get(config.get("gan_loss", "lsgan"),
+                                       config.get("gan_loss", "lsgan"))
     blocks = [
         heading(f"Mouth restoration with a conditional GAN — run {run_dir.name}", 1),
         paragraph("A pix2pix-style conditional GAN fills in the white-painted mouth of "
@@ -255,10 +269,10 @@ def build(run_dir):
         layer_table(discriminator, "discriminator-total"),
         paragraph(f"D sees the candidate image and the white image side by side and returns "
                   f"a {'x'.join(map(str, discriminator.output_shape[1:3]))} map: one "
-                  "verdict per patch, trained with MSE toward 1 (real) or 0 (fake)."),
+                  f"verdict per patch, trained with {d_loss_name(config)}."),
         heading("The adversarial model (AM) and the training loop"),
         paragraph(f"AM = [real, white] -> [D(G(white), white), G(white)], D frozen inside. "
-                  f"Losses [MSE, MAE] with weights [{w_adv:g}, {w_l1:g}]: the first pushes "
+                  f"Losses [{adversarial}, MAE] with weights [{w_adv:g}, {w_l1:g}]: the first pushes "
                   f"D's verdict on the fake toward 1, the second pulls the fake toward the "
                   f"real image. Each step draws {config['batch_size']} random training "
                   f"pairs{' (flipped left-right at random)' if config.get('flip') else ''}, "
@@ -271,9 +285,9 @@ def build(run_dir):
             ["optimizer (G and D)", f"Adam(learning_rate={config['lr']:g}, "
                                     f"beta_1={config['beta_1']:g})"],
             ["learning-rate schedule", config.get("lr_decay", "none")],
-            ["D loss", "MSE on the patch map"],
+            ["D loss", d_loss_name(config)],
             ["AM losses and weights",
-             f"[MSE, {'MSE' if config.get('reconstruction') == 'l2' else 'MAE'}] x "
+             f"[{adversarial}, {'MSE' if config.get('reconstruction') == 'l2' else 'MAE'}] x "
              f"[{w_adv:g}, {w_l1:g}]"],
             ["reconstruction weight inside the hole", f"{config.get('hole_weight', 1.0):g}x"],
             ["G weight average (EMA decay)", f"{config.get('ema', 0.0):g}" if config.get("ema")
@@ -313,7 +327,7 @@ def build(run_dir):
         blocks.append(table(["predictor"] + [f"{s} RMSE" for s in scores]
                             + [f"{s} PSNR dB" for s in scores], rows))
     blocks.append(heading("Method and observations"))
-    for line in observations(history, scores):
+    for line in observations(history, scores, config):
         blocks.append(paragraph(line))
     return blocks
 

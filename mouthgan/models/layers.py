@@ -42,7 +42,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
             self.moving_variance.assign(self.moving_variance * self.momentum
                                         + variance * (1.0 - self.momentum))
         else:
-            # Inference mode, and a frozen layer (Keras 3's rule, see gan.py).
+            # Inference mode, and a frozen layer (Keras 3's rule, see training/pix2pix.py).
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
                 x, gamma, beta, mean=self.moving_mean, variance=self.moving_variance,
                 epsilon=self.epsilon, is_training=False)

@@ -24,7 +24,7 @@ DISCRIMINATOR_FILTERS = (4, 8, 16, 32)
 KERNEL = 4  # 4x4 everywhere, as in pix2pix
 # The handout's layer list is Keras-GAN's pix2pix, whose BatchNormalization uses
 # momentum 0.8: the moving statistics follow the fast-changing GAN weights within a few
-# steps, which matters because D and G are evaluated with them (see gan.py).
+# steps, which matters because D and G are evaluated with them (see training/pix2pix.py).
 BN_MOMENTUM = 0.8
 LEAKY_SLOPE = 0.2  # "LeakyReLU over ReLU" in the encoder and D, as the handout recommends
 
