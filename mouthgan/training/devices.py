@@ -64,18 +64,14 @@ def multi_worker_strategy(cluster, peer_timeout):
     runs until every worker has come, and it takes SIGTERM for itself (as a preemption
     notice). The exchanges and the health check need no coordination service.
     """
-    from tensorflow.python.distribute import collective_all_reduce_strategy as collective
-    from tensorflow.python.eager import context
+    from mouthgan.training import tf_private
 
     workers = [a for addresses in cluster["cluster"].values() for a in addresses]
     print(f"multi-worker: worker {cluster['task']['index']} of {len(workers)} "
           f"({', '.join(workers)}); waiting at most {peer_timeout:g} s for the others "
           "(--peer-timeout)", flush=True)
-    # No public setting exists for either: a configured (empty) service keeps the
-    # strategy from configuring its own, and the start barrier's timeout is a class
-    # attribute TensorFlow reads when the strategy starts.
-    context.context().configure_coordination_service(service_type="")
-    collective.CollectiveAllReduceExtended._check_health_initial_timeout = peer_timeout
+    tf_private.run_without_coordination_service()
+    tf_private.set_start_barrier_timeout(peer_timeout)
     # No timeout on each exchange (CommunicationOptions.timeout_seconds): TensorFlow
     # keeps a sleeping thread of its own for each timed exchange, for the whole timeout,
     # and a run of a few hundred steps ran out of threads ("Resource temporarily
@@ -94,18 +90,18 @@ def abort_exchanges(signum):
     """Make a worker's waits for its peers end now, on a stop signal the training loop
     could not take up (``mouthgan.util.signals.unblock_on_stop``): a blocked exchange
     raises CancelledError in the main thread, which then runs the signal's handler."""
-    from tensorflow.python.eager import context
+    from mouthgan.training import tf_private
 
-    context.context().abort_collective_ops(
-        tf.errors.CANCELLED, f"{signal.Signals(signum).name}: stopped while waiting for a peer")
+    tf_private.abort_collectives(f"{signal.Signals(signum).name}: stopped while waiting for a peer")
 
 
 def stop_health_check(strategy):
     """End TensorFlow's health-check thread of a multi-worker strategy while Python is
     whole: left to the strategy's ``__del__`` at exit, it prints a traceback of its own."""
-    stop = getattr(getattr(strategy, "extended", None), "_stop_check_health_thread", None)
-    if stop is not None:
-        stop()
+    from mouthgan.training import tf_private
+
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        tf_private.stop_health_check(strategy)
 
 
 def make_strategy(config):

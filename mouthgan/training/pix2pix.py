@@ -29,6 +29,7 @@ from mouthgan.training.losses import (batch_mean, d_patch_loss, feature_distance
                                       reconstruction_loss)
 from mouthgan.models.networks import patch_shape
 from mouthgan.training.optimizers import d_updates_per_step
+from mouthgan.training.tf_private import NoSymbolicBuild
 
 
 def update_ema(average, model, decay, step):
@@ -60,7 +61,7 @@ def update_ema(average, model, decay, step):
         replica.merge_call(assign_all)
 
 
-class Pix2Pix(keras.Model, Engine):
+class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
     """The fused engine: one compiled call updates D, then G (keras-io's GAN pattern).
 
     ``fit()`` drives it, one epoch per training step, so every Keras callback works, on
@@ -91,13 +92,6 @@ class Pix2Pix(keras.Model, Engine):
         # Its parts are built models; nothing is left for fit() to build from a batch
         # (which it would try under a strategy, by calling this model).
         self.built = True
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras's fit() under a strategy averages a first batch over the replicas to
-        # build an unbuilt model; under MultiWorkerMirroredStrategy that reduce fails
-        # (a PerReplica it cannot convert, Keras 3.15). Everything here is built in
-        # __init__ and compile(), so there is nothing to build.
-        return
 
     def compile(self, d_optimizer, g_optimizer):
         # G's optimizer as the model's: what Keras's TensorBoard callback reports the
