@@ -208,6 +208,43 @@ def picture(models, photo, out):
     print(f"{out}: {strip.shape[1]}x{strip.shape[0]}")
 
 
+def close_up_picture(model, out, faces=(0, 8)):
+    """Close-ups restored, one row per photo: [real, painted, Telea, restored by
+    ``model``]; each photo a Validation face enlarged 3x, cut to frame rows 16-104 (the
+    photo's bottom cuts the box) or to a tight crop (rows 24-118, columns 10-118)."""
+    import cv2
+    from PIL import Image
+
+    from mouthgan.data.faces import HOLE_BOX, load_folder
+    from mouthgan.inference.generators import load_generator, run_flip_average
+    from mouthgan.inference.photos.detect import FaceDetector
+    from mouthgan.inference.photos.pipeline import restore_photo
+    from placed_photos import cropped_photo
+
+    reals, _ = load_folder(Path("NLP_data") / "Validation" / "Real", notes=lambda _: None)
+    detector, generator = FaceDetector(), load_generator(model)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for index in faces:
+            for window in ((16, 104, 16, 112), (24, 118, 10, 118)):
+                real, _ = cropped_photo(reals[index], 3.0, 0, window, seed=index)
+                painted, _ = cropped_photo(reals[index], 3.0, 0, window, seed=index,
+                                           paint=HOLE_BOX)
+                path = Path(folder) / "close-up.png"
+                Image.fromarray(painted).save(path)
+                restored = restore_photo(path, detector, generator, "auto",
+                                         run_flip_average(model)).restored
+                telea = cv2.inpaint(painted, (painted == 255).astype(np.uint8), 10,
+                                    cv2.INPAINT_TELEA)
+                panels = [real, painted, telea, restored]
+                gap = np.full((real.shape[0], 6), 255, np.uint8)
+                rows.append(np.concatenate([x for panel in panels for x in (gap, panel)][1:], 1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 6), (0, width - r.shape[1])), constant_values=255) for r in rows]
+    Image.fromarray(np.concatenate(rows)).save(out)
+    print(f"{out}: {width}x{sum(r.shape[0] for r in rows)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", help="a run, .keras file or bundled:NAME "
@@ -222,11 +259,16 @@ def main():
     parser.add_argument("--write", action="store_true", help="update RESULTS.md")
     parser.add_argument("--picture", nargs=2, metavar=("PHOTO", "OUT"),
                         help="also write the README's picture of PHOTO restored")
+    parser.add_argument("--close-up-picture", metavar="OUT",
+                        help="also write docs/photos.md's picture of close-ups restored by "
+                             "the first --model")
     args = parser.parse_args()
     models = args.model or ["runs/latest"]
     cli.import_tensorflow()
     if args.picture:
         picture(models, *args.picture)
+    if args.close_up_picture:
+        close_up_picture(models[0], args.close_up_picture)
     if not args.faces:
         return
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
