@@ -60,7 +60,7 @@ def write_split(folder, real, names):
             Image.fromarray(image).save(folder / role / f"{name}.png")
 
 
-def through_photos(models, real, seed=0):
+def through_photos(models, real, seed=0, case=None):
     """Each face placed at 70-90 px (its camera's size), turned up to 8 degrees, into a
     photo, the handout's box painted over its mouth in the photo, and restored there: by each model through the photo path, and by Telea
     inpainting the photo's painted pixels. Returns the faces found (indices) and, per
@@ -73,20 +73,25 @@ def through_photos(models, real, seed=0):
     from mouthgan.inference.generators import load_generator, run_flip_average
     from mouthgan.inference.photos.detect import FaceDetector
     from mouthgan.inference.photos.framing import box_mask
-    from placed_photos import placed_photo, seen_in_frame
+    from placed_photos import inside_photo, placed_photo, seen_in_frame
     from mouthgan.inference.photos.pipeline import restore_photo
+
+    from photos import make_photo, placements
 
     rng = np.random.default_rng(seed)
     places = [(rng.uniform(70, 90) / 128, rng.uniform(-8, 8), rng.uniform(0.4, 0.6),
                rng.uniform(0.4, 0.6)) for _ in real]
+    if case is not None:  # close-ups: benchmarks/photos.py's windows of the face
+        places = placements(len(real), seed, case)
     detector = FaceDetector()
     restorers = {m: (load_generator(m), run_flip_average(m)) for m in models}
     box = box_mask(HOLE_BOX).astype(np.uint8)
     frames, found = {"telea": [], **{m: [] for m in models}}, []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (face, where) in enumerate(zip(real, places)):
-            photo, to_photo = placed_photo(face, *where, seed=seed * 10_000 + i,
-                                           paint=HOLE_BOX)
+            photo, to_photo = (placed_photo(face, *where, seed=seed * 10_000 + i,
+                                            paint=HOLE_BOX) if case is None else
+                               make_photo(face, where, seed * 10_000 + i, case, paint=HOLE_BOX))
             path = Path(tmp) / f"{i}.png"
             Image.fromarray(photo).save(path)
             try:
@@ -98,7 +103,10 @@ def through_photos(models, real, seed=0):
             hole = cv2.warpAffine(box, to_photo, photo.shape[::-1], flags=cv2.INTER_NEAREST)
             restored["telea"] = cv2.inpaint(photo, hole, 10, cv2.INPAINT_TELEA)
             for name, picture in restored.items():
-                frames[name].append(seen_in_frame(picture, to_photo))
+                frame = seen_in_frame(picture, to_photo)
+                # Outside the photo: the real face, so that only the box shown is scored.
+                shown = inside_photo(photo.shape, to_photo)
+                frames[name].append(np.where(shown, frame, face / 255.0))
     return found, {name: np.stack(f) for name, f in frames.items()}
 
 
@@ -116,6 +124,9 @@ def main():
                         help="models to fine-tune on the first half and score on the second")
     parser.add_argument("--minutes", type=float, default=10.0, help="each fine-tuning's budget")
     parser.add_argument("--no-photos", action="store_true", help="skip the photo path's table")
+    parser.add_argument("--close-ups", action="store_true",
+                        help="the photo path's table on close-ups too (the photo 0.7-1.2x "
+                             "the frame, cut on any side, as in benchmarks/photos.py)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
 
@@ -155,25 +166,30 @@ def main():
         from mouthgan.evaluation.realism import to_uint8
         from mouthgan.inference.photos.framing import box_mask
 
-        found, frames = through_photos(args.model, real)
-        box = box_mask(HOLE_BOX)
-        truth = real[found] / 255.0
-        judge = RealismJudge(real[found], dataset.train.real, cache_dir=default_cache_dir())
-        box_rmse = {name: float(np.sqrt(np.mean((f[:, box] - truth[:, box]) ** 2)))
-                    for name, f in frames.items()}
-        photo_lines = ["| restorer | box RMSE | against Telea | identity ↓ | mouth LMD ↓ |",
-                       "| --- | --- | --- | --- | --- |"]
-        for name, f in frames.items():
-            s = judge(to_uint8(f))
-            label = "`cv2.inpaint` Telea, in the photo" if name == "telea" else f"`{name}`"
-            photo_lines.append(f"| {label} | {box_rmse[name]:.4f} | "
-                               f"{1 - box_rmse[name] / box_rmse['telea']:+.1%} | "
-                               f"{s['identity']:.3f} | {s['mouth_lmd']:.2f} |")
-            print(photo_lines[-1], flush=True)
-        photo_lines = ["", f"Through the photo path: {len(found)} of {len(real)} faces "
-                       "found; box RMSE over the handout's box in the face's frame, the "
-                       "restored photo mapped back; identity and mouth LMD on that frame.",
-                       ""] + photo_lines
+        for case in [None] + (["close-up"] if args.close_ups else []):
+            found, frames = through_photos(args.model, real, case=case)
+            box = box_mask(HOLE_BOX)
+            truth = real[found] / 255.0
+            judge = RealismJudge(real[found], dataset.train.real, cache_dir=default_cache_dir())
+            box_rmse = {name: float(np.sqrt(np.mean((f[:, box] - truth[:, box]) ** 2)))
+                        for name, f in frames.items()}
+            where = ("each face placed at 70-90 px with a margin all round" if case is None
+                     else "close-ups: each face enlarged 1.5-3.5x, the photo 0.7-1.2x its "
+                          "frame, cut on any side (the frame outside the photo is scored as "
+                          "the real face, for every restorer)")
+            photo_lines += ["", f"Through the photo path, {where}: {len(found)} of {len(real)} "
+                            "faces found; box RMSE over the handout's box in the face's frame, "
+                            "the restored photo mapped back; identity and mouth LMD on that "
+                            "frame.", "",
+                            "| restorer | box RMSE | against Telea | identity ↓ | mouth LMD ↓ |",
+                            "| --- | --- | --- | --- | --- |"]
+            for name, f in frames.items():
+                s = judge(to_uint8(f))
+                label = "`cv2.inpaint` Telea, in the photo" if name == "telea" else f"`{name}`"
+                photo_lines.append(f"| {label} | {box_rmse[name]:.4f} | "
+                                   f"{1 - box_rmse[name] / box_rmse['telea']:+.1%} | "
+                                   f"{s['identity']:.3f} | {s['mouth_lmd']:.2f} |")
+                print(photo_lines[-1], flush=True)
     for model in args.fine_tune or []:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "camera"
