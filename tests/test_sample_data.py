@@ -161,3 +161,15 @@ def test_the_real_wheel(tmp_path):
     assert np.array_equal(np.array(Image.open(out / "Test/Real" / f"{test_names[0]}.png")), real)
     for path in (out / "Validation/White").glob("*.png"):
         assert (np.array(Image.open(path))[84:112, 44:84] == 255).all()
+
+
+def test_progress_is_plain_lines_when_not_on_a_terminal(capsys):
+    from mouthgan.data.sample_data import _progress
+
+    progress = _progress(992, interactive=False)
+    for i in range(1, 993):
+        progress.update(i)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "100/992 images" and lines[-1] == "992/992 images"
+    assert len(lines) == 10
+    assert all("\x1b" not in line and "\r" not in line for line in lines)

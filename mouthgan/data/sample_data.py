@@ -203,8 +203,27 @@ def _move_into_place(staging, out):
         os.replace(staging / top, out / top)
 
 
-def _progress(total):
+def _progress(total, interactive=None):
+    """Keras's progress bar on a terminal; plain lines elsewhere (a log file, ``nohup``, a
+    CI runner), where Keras's bar redraws in place as one line of escape codes."""
+    if interactive is None:
+        interactive = sys.stdout.isatty()
+    if not interactive:
+        return PlainProgress(total, "images")
     # Imported here: keras costs ~2 s to import and only the build needs it.
     from keras.utils import Progbar
 
     return Progbar(total, unit_name="image")
+
+
+class PlainProgress:
+    """``update(i)`` prints "i/total UNIT" at every tenth of the way, one plain line each."""
+
+    def __init__(self, total, unit):
+        self.total, self.unit, self.shown = total, unit, 0
+
+    def update(self, done):
+        tenth = done * 10 // max(1, self.total)
+        if tenth > self.shown or done == self.total:
+            self.shown = tenth
+            print(f"{done}/{self.total} {self.unit}", flush=True)
