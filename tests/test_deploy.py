@@ -43,10 +43,35 @@ def test_each_format_is_read_back_by_its_runtime_and_agrees_with_keras(
     line = next(l for l in result.stdout.splitlines() if "largest difference" in l)
     assert float(line.split(": ")[-1].split()[0]) <= 1e-4
     assert out.exists() and not list(tmp_path.glob(".partial-*"))
-    from mouthgan.inference.deploy import load_runtime
+    # The agreement checked here, not taken from the exporter's own line: the exported
+    # file, read by its runtime, against the Keras restorer built in this process.
+    from mouthgan.data.faces import load_folder
+    from mouthgan.inference.deploy import build_restorer, load_runtime
+    from mouthgan.inference.generators import load_generator, run_flip_average
 
-    faces = np.random.default_rng(0).uniform(0, 1, (3, 128, 128, 1)).astype(np.float32)
-    assert load_runtime(format, out)(faces).shape == (3, 128, 128, 1)
+    whites, _ = load_folder(tiny_data / "Validation" / "White")
+    faces = whites[..., None].astype(np.float32) / 255.0
+    keras_restorer = build_restorer(load_generator("bundled:default"),
+                                    run_flip_average("bundled:default"))
+    exported = load_runtime(format, out)(faces)
+    assert exported.shape == faces.shape
+    assert np.abs(exported - np.asarray(keras_restorer(faces))).max() <= 1e-4
+
+
+def test_the_readme_deploy_command_works_on_a_fresh_clone_without_data(tmp_path):
+    """No NLP_data: the export is checked on faces made from the package's average face."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/export_model.py"), "bundled:photo",
+         "--format", "saved_model", "--out", "restorer"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("largest difference from Keras on 16 faces made from the package's average "
+            "face") in result.stdout
+    assert (tmp_path / "restorer").is_dir()
+    from mouthgan.inference.deploy import check_faces
+
+    faces = check_faces()
+    assert faces.shape == (16, 128, 128) and len({f.tobytes() for f in faces}) == 16
 
 
 def test_an_export_refuses_a_wrong_name_and_an_existing_file_in_one_line(tiny_data,

@@ -84,3 +84,29 @@ def load_runtime(format, path):
     model = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = model.get_inputs()[0].name
     return lambda faces: model.run(None, {name: faces})[0]
+
+
+def check_faces(count=16, seed=0):
+    """Faces to compare an export with Keras on when no data set is at hand: the
+    package's average training face, mouth box painted, mirrored, shifted a few pixels,
+    brighter, darker, lower and higher in contrast, with sensor-like noise (uint8 (count,
+    128, 128)). They exercise every layer as faces do; they are not faces to score."""
+    from PIL import Image
+
+    from mouthgan.data.faces import HOLE_BOX
+    from mouthgan.inference.photos.framing import AVERAGE_FACE_FILE
+
+    with Image.open(AVERAGE_FACE_FILE) as image:
+        average = np.asarray(image.convert("L"), np.float32)
+    rng = np.random.default_rng(seed)
+    top, bottom, left, right = HOLE_BOX
+    faces = []
+    for i in range(count):
+        face = average[:, ::-1] if i % 2 else average
+        face = np.roll(face, tuple(rng.integers(-3, 4, 2)), axis=(0, 1))
+        face = (face - 128) * rng.uniform(0.7, 1.3) + 128 + rng.uniform(-30, 30)
+        face = face + rng.normal(0, 4, face.shape)
+        face = np.clip(np.round(face), 0, 254).astype(np.uint8)
+        face[top:bottom, left:right] = 255
+        faces.append(face)
+    return np.stack(faces)
