@@ -211,8 +211,9 @@ def test_faces_placed_in_photos_are_found_and_restored_as_the_aligned_path_does(
         gaps.append(box_rmse(through_photo, aligned))
         photo_errors.append(box_rmse(through_photo, truth))
         aligned_errors.append(box_rmse(aligned, truth))
-    # The detector finds 58-60 of 60 painted faces placed so (benchmarks/photos.py).
-    assert found == len(PLACED), found
+    # The detector finds 119-120 of 120 painted faces placed so (benchmarks/photos.py):
+    # one miss in six is allowed, not two.
+    assert found >= len(PLACED) - 1, found
     # Bounds: the photo path's mouth within 0.04 RMSE of the aligned path's (over the
     # box, 0..1; 0.020 measured with this model),
     # and no further from the real mouth than the aligned path's, within 3%.
@@ -462,7 +463,18 @@ def test_own_photos_become_training_faces_held_out_by_person_and_fine_tune_a_run
     white = np.asarray(Image.open(out / "Training" / "White" / training[0]))
     assert real.shape == (128, 128) and (white[BOX] == 255).all()
     assert np.array_equal(real[~BOX], white[~BOX]) and (real[BOX] != 255).any()
-    # framed as the training faces are: close to the face that was placed
+    # framed as the training faces are: each close to the face that was placed
+    placed = {"alice__0": 0, "alice__1": 1, "bob__0": 2, "bob__1": 3, "carol__0": 4, "dan__0": 5}
+    for split, names in (("Training", training), ("Validation", validation)):
+        for name in names:
+            framed = np.asarray(Image.open(out / split / "Real" / name), np.float32)
+            truth = reals[placed[name.rsplit("_face", 1)[0]]].astype(np.float32)
+            # The shift that best lays the framed face on the placed one is within 2 px.
+            shifts = [(dy, dx) for dy in range(-6, 7) for dx in range(-6, 7)]
+            errors = [np.abs(np.roll(framed, (dy, dx), (0, 1)) - truth)[16:112, 16:112].mean()
+                      for dy, dx in shifts]
+            dy, dx = shifts[int(np.argmin(errors))]
+            assert abs(dy) <= 2 and abs(dx) <= 2, (name, dy, dx)
     dataset = load_dataset(out)
     assert len(dataset.train) == len(training)
 
