@@ -6,6 +6,9 @@ from mouthgan import MouthganError
 from mouthgan.inference.bundled import WEIGHTS_DIR, bundled_file, bundled_names, card
 from mouthgan.evaluation.model_card import training_command
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 NAMES = bundled_names()
 
 

@@ -12,6 +12,9 @@ from PIL import Image
 from mouthgan.util.cli import STARTUP_NOTICE
 from conftest import ROOT, face_like, paint
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 
 def run(script, *args, env=None, cwd=ROOT):
     return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *map(str, args)],

@@ -12,6 +12,9 @@ from mouthgan.lecture.dcgan import (DCGANTrainer, build_discriminator, build_gen
                                     load_images)
 from conftest import ROOT
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 # By the slides' layers: Dense 100->12544, conv 256->128, 128->64, 64->32, 32->1 (5x5).
 G_PARAMS = (100 * 12544 + 12544) + (25 * 256 * 128 + 128) + (25 * 128 * 64 + 64) \
     + (25 * 64 * 32 + 32) + (25 * 32 + 1)

@@ -8,6 +8,9 @@ import pytest
 
 from conftest import ROOT
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 
 def test_the_restorer_graph_is_restore_with_the_handout_box(tiny_data):
     from mouthgan.data.faces import HOLE_BOX, load_folder

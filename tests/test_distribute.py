@@ -16,10 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mouthgan.config import TrainConfig
 from mouthgan.data.faces import load_dataset
 from conftest import ROOT, make_tiny_data
+
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
 
 # One step on 1 replica x 32 and on 2 replicas x 16, in a process of its own: the CPU
 # is split into two logical devices before TensorFlow starts. d_batch "mixed": D learns

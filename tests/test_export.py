@@ -112,6 +112,7 @@ def run(script, *args):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_round_trip_images_to_csv_to_score(tiny_data, tmp_path):
     model = constant_generator(tmp_path / "gray.keras")
     out = tmp_path / "Predict.csv"
@@ -141,6 +142,7 @@ def test_round_trip_images_to_csv_to_score(tiny_data, tmp_path):
     np.testing.assert_allclose(read_csv(tmp_path / "raw.csv", 3, (128, 128)), 0.5)
 
 
+@pytest.mark.slow
 def test_several_models_export_the_mean_of_their_predictions(tiny_data, tmp_path):
     darker = constant_generator(tmp_path / "dark.keras", -0.6)  # 0.2 after rescaling
     lighter = constant_generator(tmp_path / "light.keras", 0.2)  # 0.6
@@ -158,6 +160,7 @@ def test_several_models_export_the_mean_of_their_predictions(tiny_data, tmp_path
     assert not (tmp_path / "mixed.csv").exists()
 
 
+@pytest.mark.slow
 def test_other_sizes_and_rgb_are_converted_and_said_once(tmp_path):
     folder = tmp_path / "whites"
     folder.mkdir()
@@ -181,6 +184,7 @@ def assert_one_line_error(result, message):
     assert len(errors) == 1 and message in errors[0], result.stderr
 
 
+@pytest.mark.slow
 def test_image_to_csv_bad_input(tiny_data, tmp_path):
     out = tmp_path / "Predict.csv"
     assert_one_line_error(run("image_to_csv.py", "--input", tiny_data / "Test/White",
@@ -201,6 +205,7 @@ def test_image_to_csv_bad_input(tiny_data, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_score_bad_input(tiny_data, tmp_path):
     whites, _ = load_folder(tiny_data / "Test/White")
     two = write_csv(whites[:2] / 255.0, tmp_path / "two.csv")

@@ -102,6 +102,7 @@ def _changed(before, model):
     return any(not np.array_equal(a, w.numpy()) for a, w in zip(before, model.weights))
 
 
+@pytest.mark.slow
 def test_handout_compile_order_with_the_trainable_toggle():
     """D learns in its own step and stays fixed in AM's, which moves G."""
     generator, discriminator = build_generator(), build_discriminator()

@@ -97,6 +97,7 @@ def test_unknown_layer_falls_back_to_keras(tmp_path, capsys):
         load_generator(path, runtime="numpy")
 
 
+@pytest.mark.slow
 def test_export_with_numpy_and_keras_writes_the_same_csv(tiny_data, tmp_path):
     model = with_trained_statistics(build_generator(), np.random.default_rng(2))
     model.save(tmp_path / "g.keras")
@@ -111,6 +112,7 @@ def test_export_with_numpy_and_keras_writes_the_same_csv(tiny_data, tmp_path):
     assert outputs["numpy"][:, 1:].std() > 0.01
 
 
+@pytest.mark.slow
 def test_a_broken_model_file_is_one_clear_line(tiny_data, tmp_path):
     broken = tmp_path / "broken.keras"
     broken.write_text("not a model")

@@ -26,6 +26,7 @@ def test_a_photo_over_the_pixel_limit_is_refused_from_its_header(tmp_path, monke
     assert not decoded
 
 
+@pytest.mark.slow
 def test_a_decompression_bomb_is_one_line_and_the_other_photos_go_on(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()

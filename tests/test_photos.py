@@ -23,7 +23,8 @@ import placed_photos  # noqa: E402
 from test_report import CHROMIUM, REQUIRED, chromium
 from test_training import tiny_config
 
-pytestmark = pytest.mark.network  # real faces: the default data, built from its wheel
+# Real faces (the default data, built from its wheel) and MTCNN: the full tier.
+pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 BOX = framing.box_mask(HOLE_BOX)
 # Where each test face goes: (index of a Validation face, scale, degrees, centre x, y).

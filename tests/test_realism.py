@@ -8,6 +8,9 @@ from mouthgan.data.faces import HOLE_BOX, load_dataset
 from mouthgan.evaluation.realism import (FaceReadings, RealismJudge, frechet_distance,
                                          identity_distance, mouth_landmark_distance)
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 
 def test_frechet_distance_of_a_set_to_itself_is_zero_and_a_shift_costs_its_square():
     rng = np.random.default_rng(0)

@@ -16,6 +16,9 @@ from mouthgan.training.trainer import train
 from conftest import ROOT
 from test_training import tiny_config
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # .ci/run installs Chromium and sets this: in CI the browser test must run, not skip.
 REQUIRED = os.environ.get("MOUTHGAN_REQUIRE_CHROMIUM") == "1"

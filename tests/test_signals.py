@@ -23,6 +23,9 @@ from mouthgan.util.signals import Interrupted
 from mouthgan.training.trainer import train
 from conftest import ROOT
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 
 def history_steps(run_dir):
     rows = (run_dir / "history.csv").read_text().splitlines()[1:]

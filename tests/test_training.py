@@ -24,6 +24,9 @@ from mouthgan.training.handout_loop import HandoutLoop
 from mouthgan.training.trainer import train
 from conftest import ROOT
 
+# Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
+pytestmark = pytest.mark.slow
+
 
 def make_engine(config, dataset):
     return make_engine_for_split(config, dataset.train)
@@ -616,7 +619,7 @@ def test_warp_and_jitter_repaint_the_hole_on_the_changed_face(tiny_data):
     assert np.all(white[inside] == 1.0)
     np.testing.assert_array_equal(white[~inside], real[~inside])
     # the faces changed: no drawn face is any stored face any more
-    stored = to_model_range(sharp)
+    stored = to_model_range(train_split.real)
     assert not any(np.array_equal(r, s) for r in real for s in stored)
     assert real.min() >= -1.0 and real.max() <= 1.0
 
