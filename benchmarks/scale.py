@@ -55,7 +55,7 @@ def child(spec):
 
     from mouthgan.config import resolve
     from mouthgan.data.faces import load_dataset
-    from mouthgan.training.engines import make_engine
+    from mouthgan.training.engine_factory import make_engine
     from speed import step_timer_class
 
     config = resolve("strong-baseline", data=spec["data"], input=spec["input"],

@@ -74,7 +74,7 @@ def time_keras(engine_name, batch, warmup, steps, flags):
     import tensorflow as tf
 
     from mouthgan.config import resolve
-    from mouthgan.training.engines import make_engine
+    from mouthgan.training.engine_factory import make_engine
     from mouthgan.training.pix2pix import Pix2Pix
 
     config = resolve("strong-baseline", engine=engine_name, batch_size=batch, **flags)

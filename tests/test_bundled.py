@@ -81,7 +81,7 @@ def test_a_bundled_model_can_be_fine_tuned_from(tiny_data, tmp_path):
     from mouthgan.config import TrainConfig
     from mouthgan.data.faces import load_dataset
     from mouthgan.inference.bundled import discriminator_file
-    from mouthgan.training.engines import make_engine
+    from mouthgan.training.engine_factory import make_engine
     from mouthgan.training.trainer import start_from
 
     c = card("bundled:default")

@@ -39,7 +39,7 @@ ONE_STEP_ON_REPLICAS = textwrap.dedent("""
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from mouthgan.config import TrainConfig
     from mouthgan.data.faces import load_dataset
-    from mouthgan.training.engines import make_engine
+    from mouthgan.training.engine_factory import make_engine
 
     data = load_dataset(sys.argv[1])
     one_device = tf.distribute.MirroredStrategy(["/cpu:0"])

@@ -12,7 +12,7 @@ import pytest
 
 from mouthgan.training import callbacks
 from mouthgan.training import checkpoints
-from mouthgan.training import engines
+from mouthgan.training import engine_factory
 from mouthgan.evaluation import scores as evaluation
 from mouthgan.training import pix2pix as gan
 from mouthgan.training import handout_loop
@@ -148,8 +148,8 @@ def during_checkpoint_twice(step, first, second):
 
 def while_building_models(signum):
     def arm(mp):
-        original = engines.build_models
-        mp.setattr(engines, "build_models", lambda *args: (kill_self(signum),
+        original = engine_factory.build_models
+        mp.setattr(engine_factory, "build_models", lambda *args: (kill_self(signum),
                                                           original(*args))[1])
     return arm
 

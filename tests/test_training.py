@@ -18,7 +18,7 @@ from mouthgan.data.faces import load_dataset
 from mouthgan.util.run_dir import make_run_dir, read_config
 from mouthgan.data.batches import draw_batch
 from mouthgan.training.checkpoints import checkpoint_step, find_checkpoint
-from mouthgan.training.engines import make_engine as make_engine_for_split
+from mouthgan.training.engine_factory import make_engine as make_engine_for_split
 from mouthgan.training.pix2pix import Pix2Pix
 from mouthgan.training.handout_loop import HandoutLoop
 from mouthgan.training.trainer import train

@@ -31,7 +31,7 @@ import keras
 
 from mouthgan import MouthganError
 from mouthgan.training.callbacks import due
-from mouthgan.training.engines import make_engine
+from mouthgan.training.engine_factory import make_engine
 from mouthgan.evaluation.scores import Evaluator
 from mouthgan.models.networks import GENERATOR_FILTERS
 

@@ -1,5 +1,4 @@
-"""The one interface both training engines implement (``mouthgan.training.engines`` builds
-one).
+"""The one interface both training engines implement (``engine_factory`` builds one).
 
 Two engines train the same GAN with the same mathematics (a test takes a step with each
 and compares the weights):

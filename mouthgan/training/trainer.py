@@ -21,7 +21,7 @@ from mouthgan.training.callbacks import (HistoryCSV, PeriodicCheckpoint, SampleG
                                          StopOnRequest, ValidationRMSE, progress_callback,
                                          truncate_history)
 from mouthgan.training.checkpoints import Checkpoints, checkpoint_step
-from mouthgan.training.engines import make_engine
+from mouthgan.training.engine_factory import make_engine
 from mouthgan.evaluation.scores import Evaluator, final_scores, sample_faces
 from mouthgan.util.run_dir import (read_json, run_lock, write_config, write_json,
                                    write_models, writes_run_folder)
