@@ -51,17 +51,25 @@ def placed_photo(face, scale, angle, fx, fy, seed, paint=None):
     its enlarged size, its centre at fractions (fx, fy) of the backdrop; with ``paint``
     (a box (top, bottom, left, right) of the frame), that box painted white in the photo,
     at the photo's own pixels, as a user paints a photo."""
-    import cv2
 
     side = IMAGE_SIZE * scale
     height, width = int(side * 1.8), int(side * 2.2)
     photo, to_photo = place_face(face, textured_background(height, width, seed), scale,
                                  angle, (width * fx, height * fy))
-    if paint is not None:
-        hole = cv2.warpAffine(box_mask(paint).astype(np.uint8), to_photo, (width, height),
+    return paint_box(photo, paint, to_photo), to_photo
+
+
+def paint_box(photo, box, to_photo):
+    """``photo`` with ``box`` (top, bottom, left, right of the frame; None: nothing)
+    painted white at the photo's own pixels, as a user paints a photo."""
+    import cv2
+
+    if box is not None:
+        height, width = photo.shape
+        hole = cv2.warpAffine(box_mask(box).astype(np.uint8), to_photo, (width, height),
                               flags=cv2.INTER_NEAREST)
         photo[hole > 0] = 255
-    return photo, to_photo
+    return photo
 
 
 def seen_in_frame(photo, to_photo):
@@ -95,15 +103,9 @@ def cropped_photo(face, scale, angle, window, seed, paint=None):
 def place_face_painted(face, scale, angle, size, seed, paint=None):
     """``face`` placed at the centre of a square textured photo of ``size`` pixels, with
     ``paint`` (a box of the frame) painted white at the photo's own pixels."""
-    import cv2
-
     photo, to_photo = place_face(face, textured_background(size, size, seed), scale, angle,
                                  (size / 2, size / 2))
-    if paint is not None:
-        hole = cv2.warpAffine(box_mask(paint).astype(np.uint8), to_photo, (size, size),
-                              flags=cv2.INTER_NEAREST)
-        photo[hole > 0] = 255
-    return photo, to_photo
+    return paint_box(photo, paint, to_photo), to_photo
 
 
 def inside_photo(photo_shape, to_photo):
