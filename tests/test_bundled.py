@@ -92,4 +92,12 @@ def test_a_bundled_model_can_be_fine_tuned_from(tiny_data, tmp_path):
                                     compile=False)
     assert all(np.array_equal(a, b) for a, b in
                zip(engine.discriminator.get_weights(), saved.get_weights()))
+    # G too: every weight of the bundled generator, and the same restoration.
+    generator = keras.models.load_model(bundled_file("bundled:default"), compile=False)
+    assert len(engine.generator.get_weights()) == len(generator.get_weights())
+    assert all(np.array_equal(a, b) for a, b in
+               zip(engine.generator.get_weights(), generator.get_weights()))
+    faces = np.random.default_rng(0).uniform(-1, 1, (2, 128, 128, 1)).astype(np.float32)
+    assert np.allclose(engine.generator(faces, training=False), generator(faces, training=False),
+                       atol=1e-5)
     assert card("bundled:photo")["discriminator_file"].endswith("photo.discriminator.keras")
