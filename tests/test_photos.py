@@ -16,7 +16,7 @@ from mouthgan.inference.generators import load_generator
 from mouthgan.inference.predict import restore
 from mouthgan.util.run_dir import make_run_dir
 from mouthgan.training.trainer import train
-from conftest import ROOT
+from conftest import ROOT, read_line
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import placed_photos  # noqa: E402
@@ -402,7 +402,7 @@ def test_the_web_page_restores_uploaded_photos_in_a_real_browser(restored_folder
         text=True)
     driver = None
     try:
-        line = server.stdout.readline()
+        line = read_line(server)
         url = re.search(r"http://127\.0\.0\.1:\d+/", line)
         assert url, line + server.stderr.read()
         options = webdriver.ChromeOptions()

@@ -21,7 +21,7 @@ from mouthgan.data.faces import load_dataset
 from mouthgan.util.run_dir import make_run_dir
 from mouthgan.util.signals import Interrupted
 from mouthgan.training.trainer import train
-from conftest import ROOT
+from conftest import ROOT, read_line
 
 # Tests that train, or start Python and TensorFlow in a subprocess: the full tier.
 pytestmark = pytest.mark.slow
@@ -363,7 +363,7 @@ def test_a_signal_outside_a_training_loop_exits_at_once(tmp_path):
                                stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
-        assert process.stdout.readline().strip() == "ready"
+        assert read_line(process).strip() == "ready"
         process.send_signal(SIGTERM)
         out, err = process.communicate(timeout=30)
     finally:
@@ -381,14 +381,22 @@ def test_a_stop_signal_the_loop_does_not_take_up_unblocks_the_main_thread():
     from mouthgan.util.signals import stop_requests, unblock_on_stop
 
     for taken in (False, True):
-        aborted = []
-        with stop_requests() as request, unblock_on_stop(aborted.append, grace=0.5):
+        aborted, called = [], threading.Event()
+        grace = 0.5 if not taken else 2.0
+
+        def abort(signum):
+            aborted.append(signum)
+            called.set()
+
+        with stop_requests() as request, unblock_on_stop(abort, grace=grace):
             os.kill(os.getpid(), signal.SIGTERM)
-            deadline = time.time() + 5
+            deadline = time.time() + 30
             while not request and time.time() < deadline:  # the handler runs here
                 time.sleep(0.01)
             request.taken = taken
-            time.sleep(1.5)
+            # Not taken: the abort comes, however loaded the machine (waited for, up to
+            # 30 s). Taken at once: none comes in the grace and a second after it.
+            called.wait(30 if not taken else grace + 1.0)
         assert request.signum == signal.SIGTERM
         assert aborted == ([] if taken else [signal.SIGTERM])
         assert not any(t.name == "unblock-on-stop" for t in threading.enumerate())
