@@ -115,10 +115,14 @@ def data_url(array):
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+# The page itself (HTML, CSS and JavaScript) is a file of its own beside this one.
+PAGE_FILE = Path(__file__).with_name("webpage.html")
+
+
 def page(choices):
     options = "\n".join(f'<option value="{html.escape(v)}">{html.escape(label)}</option>'
                         for v, label in choices)
-    return PAGE.replace("{options}", options)
+    return PAGE_FILE.read_text(encoding="utf-8").replace("{options}", options)
 
 
 def make_server(restorer, choices, host="127.0.0.1", port=7860):
@@ -174,98 +178,3 @@ def make_server(restorer, choices, host="127.0.0.1", port=7860):
             pass
 
     return ThreadingHTTPServer((host, port), Handler)
-
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mouthgan: restore photos</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
-#drop { border: 2px dashed #888; border-radius: 8px; padding: 2em; text-align: center; }
-#drop.over { background: #eef; }
-.photo { border-top: 1px solid #ccc; margin-top: 1.5em; }
-.photo img { max-width: 100%; display: block; margin: .5em 0; image-rendering: pixelated; }
-.error { color: #a00; }
-</style></head>
-<body>
-<h1>Restore the mouth in your photos</h1>
-<p>Paint the mouth white in a photo (or leave it: the handout's box is painted over the
-mouth), drop the photos here, and each face comes back as framed for the model, with
-its hole, restored. Nothing leaves this computer.</p>
-<p><label>Model: <select id="model">
-{options}
-</select></label></p>
-<div id="drop"><p>Drop photos here, or <input type="file" id="files" multiple
-accept="image/jpeg,image/png,image/bmp"></p></div>
-<p id="status"></p>
-<div id="results"></div>
-<script>
-const results = document.getElementById("results");
-const status = document.getElementById("status");
-async function restore(files) {
-  let done = 0;
-  for (const file of files) {
-    status.textContent = `restoring ${file.name} (${done + 1} of ${files.length})`;
-    const query = new URLSearchParams({name: file.name,
-                                       model: document.getElementById("model").value});
-    let answer;
-    try {
-      const response = await fetch("/restore?" + query, {method: "POST", body: file});
-      answer = await response.json();
-    } catch (error) {
-      answer = {name: file.name, ok: false, error: `${file.name}: ${error}`};
-    }
-    show(answer);
-    done += 1;
-  }
-  status.textContent = `${done} photo${done == 1 ? "" : "s"} done`;
-  status.dataset.done = done;
-}
-function show(answer) {
-  const section = document.createElement("section");
-  section.className = "photo";
-  section.dataset.name = answer.name;
-  const heading = document.createElement("h2");
-  heading.textContent = answer.name;
-  section.appendChild(heading);
-  if (!answer.ok) {
-    const line = document.createElement("p");
-    line.className = "error";
-    line.textContent = answer.error;
-    section.appendChild(line);
-  } else {
-    const pair = document.createElement("img");
-    pair.className = "before-after";
-    pair.src = answer.before_after;
-    pair.alt = "the photo and the restored photo";
-    section.appendChild(pair);
-    for (const face of answer.faces) {
-      const image = document.createElement("img");
-      image.className = "face";
-      image.src = face;
-      image.alt = "the face as framed for the model, with its hole, restored";
-      section.appendChild(image);
-    }
-    for (const note of answer.notes) {
-      const line = document.createElement("p");
-      line.textContent = "Not restored: " + note;
-      section.appendChild(line);
-    }
-    const link = document.createElement("a");
-    link.className = "download";
-    link.href = answer.restored;
-    link.download = answer.download;
-    link.textContent = "download " + answer.download;
-    section.appendChild(link);
-  }
-  results.appendChild(section);
-}
-document.getElementById("files").addEventListener("change", e => restore([...e.target.files]));
-const drop = document.getElementById("drop");
-drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
-drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", e => {
-  e.preventDefault(); drop.classList.remove("over"); restore([...e.dataTransfer.files]);
-});
-</script>
-</body></html>
-"""
