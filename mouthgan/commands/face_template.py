@@ -16,6 +16,7 @@ import numpy as np
 
 from mouthgan.inference.photos.framing import TEMPLATE_FILE
 from mouthgan.util import cli
+from mouthgan.util.atomic import atomic_path, write_text
 
 
 def main(argv=None):
@@ -34,15 +35,12 @@ def main(argv=None):
     cli.import_tensorflow()
     template = measure_template(faces, FaceDetector())
     out = Path(args.out)
-    tmp = out.with_name(out.name + ".tmp")
     # One key a line: the points stay readable above the 28 rows of the mouth.
     lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in template.items()]
-    tmp.write_text("{\n" + ",\n".join(lines) + "\n}\n")
-    tmp.replace(out)
+    write_text(out, "{\n" + ",\n".join(lines) + "\n}\n")
     average = out.with_name(AVERAGE_FACE_FILE.name)
-    tmp = average.with_name(average.name + ".tmp")
-    Image.fromarray(np.round(faces.mean(axis=0)).astype(np.uint8)).save(tmp, format="PNG")
-    tmp.replace(average)
+    with atomic_path(average) as tmp:
+        Image.fromarray(np.round(faces.mean(axis=0)).astype(np.uint8)).save(tmp, format="PNG")
     print(f"{out}: {json.dumps(template['points'])}; {average}: the faces' average")
     return 0
 

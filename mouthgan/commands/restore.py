@@ -140,20 +140,18 @@ def write_outputs(result, out, name):
 
 
 def save_png(array, path):
-    import os
-
     from PIL import Image
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    from mouthgan.util.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format="PNG")
 
 
 def write_gallery(out, done, failures):
     """OUT/gallery.html: every restored photo, before and after, and its faces, with the
     images inside the page (one file to keep or send)."""
     import io
-    import os
 
     from PIL import Image
 
@@ -183,10 +181,10 @@ def write_gallery(out, done, failures):
     if failures:
         blocks.append(("heading", 2, "Not restored"))
         blocks.append(("table", ["photo", "why"], failures, {}))
+    from mouthgan.util.atomic import write_text
+
     page = out / "gallery.html"
-    tmp = out / ".gallery.html.tmp"
-    tmp.write_text(to_html(blocks), encoding="utf-8")
-    os.replace(tmp, page)
+    write_text(page, to_html(blocks))
     return page
 
 

@@ -1,7 +1,6 @@
 """Pictures of a run: the graded loss curves, and sample grids of [restored, raw output,
 real, white]."""
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +9,8 @@ matplotlib.use("Agg")  # files only; no screen needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from mouthgan.util.atomic import atomic_path  # noqa: E402
 
 # history.csv, written by Keras's CSVLogger (mouthgan.training.callbacks.HistoryCSV): one row a
 # step. Its first column is named "epoch", as in any Keras CSV log; each of our steps is
@@ -140,7 +141,6 @@ def _save(fig, out_path):
     """Write to a temporary name and rename: a reader never sees half a PNG."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(out_path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, out_path)

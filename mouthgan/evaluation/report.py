@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mouthgan import MouthganError
+from mouthgan.util.atomic import write_text
 
 HANDOUT_TOTAL = 77_766  # the handout's parameter figure for G and D together
 
@@ -419,7 +420,5 @@ def write_report(run_dir):
     outputs = {run_dir / "report.md": to_markdown(blocks, run_dir),
                run_dir / "report.html": to_html(blocks)}
     for path, text in outputs.items():
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, text)
     return list(outputs)

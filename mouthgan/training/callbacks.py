@@ -8,7 +8,6 @@ ends is ``epoch + 1``.
 """
 
 import math
-import os
 import sys
 import time
 
@@ -17,6 +16,7 @@ import keras
 from mouthgan.data.holes import find_holes
 from mouthgan.inference.predict import paste, predict
 from mouthgan.evaluation.plots import HISTORY_COLUMNS, LOSS_KEYS, VALIDATION_KEYS
+from mouthgan.util.atomic import write_text
 
 
 def due(step, every, total_steps):
@@ -205,6 +205,4 @@ def truncate_history(path, step):
         print(f"note: {path}: damaged ({unreadable} unreadable rows"
               f"{'' if lines and lines[0] == header else ', no header'}); kept the "
               f"{len(rows)} readable rows of steps 1-{step}")
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(f"{line}\n" for line in [header] + [rows[k] for k in sorted(rows)]))
-    os.replace(tmp, path)
+    write_text(path, "".join(f"{line}\n" for line in [header] + [rows[k] for k in sorted(rows)]))

@@ -172,10 +172,9 @@ def write_config(run_dir, config, extra=None, kind=RESTORATION):
 
 def write_json(path, payload):
     """Write JSON atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, path)
+    from mouthgan.util.atomic import write_text
+
+    write_text(path, json.dumps(payload, indent=2))
 
 
 def read_json(path):
