@@ -212,7 +212,7 @@ def build(run_dir):
 
     from mouthgan.evaluation.plots import plot_losses, plot_validation, read_history
 
-    from mouthgan.util.run_dir import RESTORATION, run_kind
+    from mouthgan.util.run_dir import RESTORATION, run_kind, saved_model
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -223,17 +223,13 @@ def build(run_dir):
     needed = {"history.csv": "the training history", "config.json": "the settings",
               "generator.keras": "the generator", "discriminator.keras": "the discriminator"}
     for name, what in needed.items():
-        path = run_dir / name
-        if name.endswith(".keras") and not path.exists():
-            path = run_dir / "checkpoint" / name
-        if not path.exists():
+        path = saved_model(run_dir, name) if name.endswith(".keras") else run_dir / name
+        if path is None or not path.exists():
             raise MouthganError(f"{run_dir}: {name} is missing ({what}); a report needs a "
                                 "trained run (python scripts/train.py)")
 
     def model(name):
-        path = run_dir / name
-        return keras.models.load_model(path if path.exists() else run_dir / "checkpoint" / name,
-                                       compile=False)
+        return keras.models.load_model(saved_model(run_dir, name), compile=False)
 
     generator, discriminator = model("generator.keras"), model("discriminator.keras")
     saved = json.loads((run_dir / "config.json").read_text())

@@ -12,7 +12,7 @@ import numpy as np
 
 from mouthgan import MouthganError
 from mouthgan.inference.bundled import bundled_file, is_bundled
-from mouthgan.util.run_dir import RESTORATION, run_kind
+from mouthgan.util.run_dir import RESTORATION, run_kind, saved_model
 
 
 def model_file(path="runs/latest"):
@@ -29,13 +29,7 @@ def model_file(path="runs/latest"):
         if kind != RESTORATION:
             raise MouthganError(f"{path}: a {kind} run, not a mouth-restoration run; pass "
                                 "--model with a run of scripts/train.py")
-        # A finished run's model, else its newest checkpoint's (the generator that is
-        # evaluated); ema_generator.keras and checkpoint.old/ are how mouthgan 0.1.0
-        # kept them.
-        candidates = [path / "generator.keras"] + [
-            path / folder / name for folder in ("checkpoint", "checkpoint.old")
-            for name in ("ema_generator.keras", "generator.keras")]
-        found = next((c for c in candidates if c.is_file()), None)
+        found = saved_model(path)
         if found is None:
             raise MouthganError(f"{path}: no generator.keras in this run directory "
                                 "(train first, or pass --model FILE.keras)")

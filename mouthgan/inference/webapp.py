@@ -32,6 +32,7 @@ def model_choices(runs_root="runs", extra=()):
     first, the newest runs, every run in ``runs_root`` with a generator, then the bundled
     models."""
     from mouthgan.inference.bundled import PREFIX, bundled_names, card
+    from mouthgan.util.run_dir import saved_model
 
     runs = Path(runs_root)
     choices = [(str(m), str(m)) for m in extra]
@@ -41,7 +42,7 @@ def model_choices(runs_root="runs", extra=()):
             choices.append((str(runs / link), f"{runs / link} ({what})"))
     if runs.is_dir():
         choices += [(str(d), str(d)) for d in sorted(runs.iterdir())
-                    if not d.is_symlink() and (d / "generator.keras").is_file()]
+                    if not d.is_symlink() and d.is_dir() and saved_model(d) is not None]
     choices += [(PREFIX + name, f"{PREFIX}{name} ({card(PREFIX + name)['summary']})")
                 for name in bundled_names()]
     seen, unique = set(), []

@@ -200,10 +200,24 @@ def run_kind(run_dir):
 def write_models(folder, generator, discriminator):
     """``generator.keras`` and ``discriminator.keras`` in ``folder``, each written whole
     or not at all (a temporary file renamed into place)."""
+    from mouthgan.util.atomic import atomic_path
+
     for name, model in (("generator", generator), ("discriminator", discriminator)):
-        tmp = Path(folder) / f".{name}.tmp.keras"
-        model.save(tmp)
-        os.replace(tmp, Path(folder) / f"{name}.keras")
+        with atomic_path(Path(folder) / f"{name}.keras") as tmp:
+            model.save(tmp)
+
+
+def saved_model(run_dir, name="generator.keras"):
+    """Where a run keeps its model ``name`` (generator.keras, discriminator.keras): the
+    finished run's, else its newest checkpoint's; None when it has none. The one answer
+    to "where is this run's model" (the loaders, the report, the web page ask it).
+    ema_generator.keras and checkpoint.old/ are how mouthgan 0.1.0 kept a generator."""
+    run_dir = Path(run_dir)
+    # In a checkpoint of 0.1.0 the EMA generator, when there is one, is the evaluated one.
+    names = (["ema_generator.keras"] if name == "generator.keras" else []) + [name]
+    candidates = [run_dir / name] + [run_dir / folder / n for folder in
+                                      ("checkpoint", "checkpoint.old") for n in names]
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def read_config(run_dir, kind=RESTORATION):
