@@ -122,6 +122,7 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
     from mouthgan.inference.photos.detect import FaceDetector
     from mouthgan.inference.photos.framing import box_mask
     from mouthgan.inference.photos.pipeline import restore_photo
+    from mouthgan.evaluation.metrics import texture_ratio
     from placed_photos import inside_photo, seen_in_frame
 
     whites, stems = load_folder(Path(data) / "Validation" / "White", notes=lambda _: None)
@@ -159,12 +160,18 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
         # photo of this size can show of it.
         aligned_placed, _ = make_photo(np.round(aligned[i] * 255).astype(np.uint8), where,
                                        seed * 10_000 + i, size)
+        # Fine detail at the photo's own resolution: the restored box against the skin
+        # around it, and the real photo's (about 1).
+        in_photo = cv2.warpAffine(box.astype(np.uint8), to_photo, photo.shape[::-1],
+                                  flags=cv2.INTER_NEAREST) > 0
+        restored_gray = result.restored if result.restored.ndim == 2 else photo
         rows.append((rmse(photo_path, truth), rmse(aligned[i], truth),
                      rmse(photo_path, aligned[i]), rmse(seen_in_frame(unrestored, to_photo), truth),
                      rmse(seen_in_frame(aligned_placed, to_photo), truth), rmse(telea, truth),
-                     inside.mean()))
+                     inside.mean(), texture_ratio(restored_gray, in_photo),
+                     texture_ratio(unrestored, in_photo)))
     shutil.rmtree(folder, ignore_errors=True)
-    return np.array(rows).reshape(-1, 7), np.array(times), missed
+    return np.array(rows).reshape(-1, 9), np.array(times), missed
 
 
 def picture(models, photo, out):
@@ -280,13 +287,15 @@ def main():
         "the faces found; the gap is the photo path's RMSE over the aligned path's on the "
         "same faces; Telea inpaints the photo's painted pixels; the worst face is the "
         "largest ratio of a face's photo-path RMSE to its Telea RMSE (and of the aligned "
-        "path's, on the same faces: where the model itself loses to Telea). A face the photo path "
+        "path's, on the same faces: where the model itself loses to Telea). Texture: the RMS "
+        "of the photo's fine detail (less its 1-px blur) inside the box over the same in "
+        "the skin 3-12 px around it (`mouthgan.evaluation.metrics.texture_ratio`). A face the photo path "
         "does not find is listed below with the share of its frame inside the photo.",
         "",
         "| model | case | seed | found | photo path | aligned path | gap | Telea | under "
         "Telea | worst face / Telea | worst face, aligned path / Telea | real face at the "
-        "photo's size (floor) | s per photo (median) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        "photo's size (floor) | texture: photo path / real photo | s per photo (median) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     missed_all = []
 
     def row(rows, found, label, model, seed, times=None):
@@ -296,7 +305,7 @@ def main():
             f"| {rows[:, 1].mean():.4f} | {rows[:, 0].mean() / rows[:, 1].mean() - 1:+.1%} "
             f"| {rows[:, 5].mean():.4f} | {1 - rows[:, 0].mean() / rows[:, 5].mean():.1%} "
             f"| {ratio.max():.2f} | {(rows[:, 1] / rows[:, 5]).max():.2f} "
-            f"| {rows[:, 3].mean():.4f} "
+            f"| {rows[:, 3].mean():.4f} | {np.nanmean(rows[:, 7]):.2f} / {np.nanmean(rows[:, 8]):.2f} "
             f"| {'' if times is None else f'{np.median(times):.2f}'} |")
         print(lines[-1], flush=True)
 

@@ -42,3 +42,16 @@ def test_scoring_a_csv_loads_no_tensorflow(tiny_data, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "SSIM" in result.stdout
     assert result.stdout.splitlines()[-1] == "False"
+
+
+def test_texture_ratio_is_one_for_uniform_grain_and_less_for_a_smooth_hole():
+    from mouthgan.evaluation.metrics import texture_ratio
+
+    rng = np.random.default_rng(0)
+    image = 120 + rng.normal(0, 8, (200, 200))
+    hole = np.zeros(image.shape, bool)
+    hole[80:120, 60:140] = True
+    assert abs(texture_ratio(image, hole) - 1) < 0.05
+    smooth = image.copy()
+    smooth[hole] = 120  # a smudge: no detail at all
+    assert texture_ratio(smooth, hole) < 0.05
