@@ -9,14 +9,16 @@ import argparse
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from mouthgan import MouthganError
 
 
 def _f(default, help, **kw):
-    """A field whose metadata carries its one-line ``--help``."""
+    """A field whose metadata carries its one-line ``--help``, the parser's settings for it
+    (``choices``, ...) and, with ``fused_only=True``, that the handout's literal loop has
+    no such setting: ``--engine handout`` takes it only at its default."""
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
@@ -88,52 +90,52 @@ class TrainConfig(Settings):
                                   "pairs instead of the equivalent UpSampleConv2D, which trains about twice "
                                   "as fast")
     spectral_norm: bool = _f(False, "D's kernels kept at spectral norm 1 and D without "
-                             "normalisation layers (SNGAN's discriminator)")
+                             "normalisation layers (SNGAN's discriminator)", fused_only=True)
     d_sees: str = _f("output", "what D judges of a fake: output (G's whole output, the "
                      "handout) or pasted (G's output in the hole, the real face around it, "
                      "as the restorer delivers it: D can only judge the mouth)",
-                     choices=("output", "pasted"))
+                     choices=("output", "pasted"), fused_only=True)
     # loss
     loss_weights: tuple = _f((1.0, 100.0), "AM loss weights [adversarial MSE, L1]; "
                              "the handout's literal setting is 1 1", nargs=2, type=float)
     reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "
-                             "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"))
+                             "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"), fused_only=True)
     hole_weight: float = _f(1.0, "weight of the reconstruction loss inside the white hole "
                             "relative to outside (1 = uniform, the handout); the export "
                             "pastes the hole only, so the rest matters less")
     gan_loss: str = _f("lsgan", "the adversarial loss on D's patch map: lsgan (the handout's "
                        "MSE toward 1 / 0), hinge (SAGAN's margins) or nonsaturating (the "
                        "original GAN's cross-entropy on logits)",
-                       choices=("lsgan", "hinge", "nonsaturating"))
+                       choices=("lsgan", "hinge", "nonsaturating"), fused_only=True)
     r1: float = _f(0.0, "R1 penalty: D's squared gradient on the real pairs, weighted "
                    "gamma / 2 (StyleGAN's), so D cannot win with a cliff at the real faces; "
-                   "0 = off")
+                   "0 = off", fused_only=True)
     feature_matching: float = _f(0.0, "pix2pixHD's feature matching: G also pulls D's layer "
                                  "activations on its fakes toward those on the real pairs "
-                                 "(L1, mean over layers), with this weight; 0 = off")
+                                 "(L1, mean over layers), with this weight; 0 = off", fused_only=True)
     # augmentation
     flip: bool = _f(False, "random horizontal flips of the training pairs (on in the "
                     "strong-baseline and best presets)")
     shift: int = _f(0, "move each training face by up to N whole pixels in each direction "
                     "(mirrored edges) under its hole, which is painted white again: new "
-                    "mouth positions for the 700 faces; 0 = off")
+                    "mouth positions for the 700 faces; 0 = off", fused_only=True)
     rotate: float = _f(0.0, "turn each training face by up to this many degrees either way "
-                       "under its hole (with --shift and --zoom: one warp); 0 = off")
+                       "under its hole (with --shift and --zoom: one warp); 0 = off", fused_only=True)
     zoom: float = _f(0.0, "scale each training face by a factor within 1 +- this fraction "
-                     "(e.g. 0.05) under its hole; 0 = off")
+                     "(e.g. 0.05) under its hole; 0 = off", fused_only=True)
     jitter: float = _f(0.0, "random brightness and contrast of each training face, up to "
-                       "this fraction (e.g. 0.1), the hole painted white again; 0 = off")
+                       "this fraction (e.g. 0.1), the hole painted white again; 0 = off", fused_only=True)
     erase: int = _f(0, "paint a white rectangle of up to N x N pixels at a random place "
                     "in each training input (the target keeps the face): G also practises "
-                    "filling in other parts of faces; 0 = off")
+                    "filling in other parts of faces; 0 = off", fused_only=True)
     mixup: float = _f(0.0, "blend each training face with another (weights drawn from "
                       "Beta(a, a), a = this value, e.g. 0.2), both holes painted white: "
-                      "mixup for inpainting; 0 = off")
+                      "mixup for inpainting; 0 = off", fused_only=True)
     resolution: int = _f(0, "show G faces as photos bring them at N-128 px: each training "
                          "input is the face shrunk to a size drawn from N..128 px (antialiased) "
                          "and enlarged back (bicubic), its hole painted white again; the face "
                          "to restore stays sharp (restore.py enlarges faces smaller than the "
-                         "frame); 0 = off")
+                         "frame); 0 = off", fused_only=True)
     # training
     preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
                      "| photo (best's network, realism first: what restore.py takes); "
@@ -163,11 +165,11 @@ class TrainConfig(Settings):
     fakes: str = _f("predict", "the fakes D learns from: predict (a pass of G of their own, "
                     "in inference mode: the handout's G.predict) or shared (G's training "
                     "pass, the one G then learns from, detached: pix2pix's own order, one "
-                    "forward pass of G fewer a step)", choices=("predict", "shared"))
+                    "forward pass of G fewer a step)", choices=("predict", "shared"), fused_only=True)
     engine: str = _f("fused", "fused: one compiled D+G step; handout: G.predict + "
                      "train_on_batch, literally", choices=("fused", "handout"))
     ema: float = _f(0.0, "keep an exponential moving average of G's weights with this decay "
-                    "per step (e.g. 0.999) and evaluate and save it; 0 = off")
+                    "per step (e.g. 0.999) and evaluate and save it; 0 = off", fused_only=True)
     # devices
     precision: str = _f("float32", "the generator's arithmetic: float32; mixed_bfloat16 "
                         "(bfloat16 compute, float32 weights and output layer; 1.3-2x faster "
@@ -248,13 +250,10 @@ class TrainConfig(Settings):
         if not 0 <= self.erase <= 64:
             problems.append(f"--erase must be in 0..64 pixels, got {self.erase}")
         if self.engine == "handout":
-            fused_only = [f"--{name.replace('_', '-')}" for name, literal in
-                          (("reconstruction", "l1"), ("ema", 0.0), ("shift", 0), ("rotate", 0.0),
-                           ("zoom", 0.0), ("jitter", 0.0), ("erase", 0), ("mixup", 0.0),
-                           ("resolution", 0),
-                           ("fakes", "predict"), ("gan_loss", "lsgan"), ("d_sees", "output"),
-                           ("spectral_norm", False), ("r1", 0.0), ("feature_matching", 0.0))
-                          if getattr(self, name) != literal]
+            # Each setting the handout's literal loop lacks says so itself (fused_only):
+            # the handout engine takes it only at its default, the handout's own value.
+            fused_only = [f"--{f.name.replace('_', '-')}" for f in fields(self)
+                          if f.metadata.get("fused_only") and getattr(self, f.name) != f.default]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "
                                 "--engine handout is the handout's literal loop")
@@ -333,6 +332,7 @@ def add_flags(parser, config_class=None, skip=()):
         flag = "--" + f.name.replace("_", "-")
         meta = dict(f.metadata)
         help_text = meta.pop("help")
+        meta.pop("fused_only", None)  # read by validate(), not a parser setting
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         if isinstance(default, bool):
             target.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
