@@ -18,7 +18,8 @@ from mouthgan import MouthganError
 def _f(default, help, **kw):
     """A field whose metadata carries its one-line ``--help``, the parser's settings for it
     (``choices``, ...) and, with ``fused_only=True``, that the handout's literal loop has
-    no such setting: ``--engine handout`` takes it only at its default."""
+    no such setting: ``--engine handout`` takes it only at its default. ``group``: the
+    heading of ``--help`` it is listed under (``FLAG_GROUPS``)."""
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
@@ -51,125 +52,110 @@ class Settings:
         return cls(**cleaned)
 
 
-# The groups of ``--help`` (and of TrainConfig's fields, in this order).
-FLAG_GROUPS = {
-    "data": ("data", "input"),
-    "model": ("generator_filters", "discriminator_filters", "norm", "dropout",
-              "global_context", "literal_upsampling", "spectral_norm", "d_sees"),
-    "loss": ("loss_weights", "reconstruction", "hole_weight", "gan_loss", "r1",
-             "feature_matching"),
-    "augmentation": ("flip", "shift", "rotate", "zoom", "jitter", "erase", "mixup",
-                     "resolution"),
-    "training": ("preset", "init", "steps", "batch_size", "time_budget", "seed", "lr", "lr_decay",
-                 "weight_decay", "beta_1", "d_steps", "d_batch", "fakes", "engine", "ema"),
-    "devices": ("precision", "distribute", "devices", "sync_batchnorm", "peer_timeout"),
-    "evaluation and output": ("run_dir", "flip_average", "sample_every", "eval_every",
-                              "checkpoint_every"),
-}
 
 
 @dataclass
 class TrainConfig(Settings):
     # data
-    data: str = _f("NLP_data", "data folder in the handout's layout (built if absent)")
+    data: str = _f("NLP_data", "data folder in the handout's layout (built if absent)", group="data")
     input: str = _f("auto", "training faces held in memory, or streamed from their files "
                     "(read and decoded per batch: memory does not grow with their number); "
                     "auto: in memory while they take at most 1 GiB (~10k faces)",
-                    choices=("auto", "memory", "stream"))
+                    choices=("auto", "memory", "stream"), group="data")
     # model
     generator_filters: tuple = _f((4, 8, 16, 32, 32), "generator encoder widths, one per "
-                                  "level (the decoder mirrors them)", nargs="+", type=int)
+                                  "level (the decoder mirrors them)", nargs="+", type=int, group="model")
     discriminator_filters: tuple = _f((4, 8, 16, 32), "discriminator widths",
-                                      nargs="+", type=int)
-    norm: str = _f("batch", "normalisation in G and D", choices=("batch", "instance", "none"))
-    dropout: float = _f(0.0, "dropout in the generator's decoder blocks")
+                                      nargs="+", type=int, group="model")
+    norm: str = _f("batch", "normalisation in G and D", choices=("batch", "instance", "none"), group="model")
+    dropout: float = _f(0.0, "dropout in the generator's decoder blocks", group="model")
     global_context: int = _f(0, "a fully connected layer over the generator's bottleneck "
                              "with this many channels per bottleneck pixel, joined to it: "
-                             "every restored pixel then sees the whole face; 0 = off")
+                             "every restored pixel then sees the whole face; 0 = off", group="model")
     literal_upsampling: bool = _f(False, "build the handout's UpSampling2D + Conv2D layer "
                                   "pairs instead of the equivalent UpSampleConv2D, which trains about twice "
-                                  "as fast")
+                                  "as fast", group="model")
     spectral_norm: bool = _f(False, "D's kernels kept at spectral norm 1 and D without "
-                             "normalisation layers (SNGAN's discriminator)", fused_only=True)
+                             "normalisation layers (SNGAN's discriminator)", fused_only=True, group="model")
     d_sees: str = _f("output", "what D judges of a fake: output (G's whole output, the "
                      "handout) or pasted (G's output in the hole, the real face around it, "
                      "as the restorer delivers it: D can only judge the mouth)",
-                     choices=("output", "pasted"), fused_only=True)
+                     choices=("output", "pasted"), fused_only=True, group="model")
     # loss
     loss_weights: tuple = _f((1.0, 100.0), "AM loss weights [adversarial MSE, L1]; "
-                             "the handout's literal setting is 1 1", nargs=2, type=float)
+                             "the handout's literal setting is 1 1", nargs=2, type=float, group="loss")
     reconstruction: str = _f("l1", "reconstruction loss: l1 (the handout's MAE) or l2 (MSE, "
-                             "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"), fused_only=True)
+                             "the square of what the Kaggle RMSE measures)", choices=("l1", "l2"), fused_only=True, group="loss")
     hole_weight: float = _f(1.0, "weight of the reconstruction loss inside the white hole "
                             "relative to outside (1 = uniform, the handout); the export "
-                            "pastes the hole only, so the rest matters less")
+                            "pastes the hole only, so the rest matters less", group="loss")
     gan_loss: str = _f("lsgan", "the adversarial loss on D's patch map: lsgan (the handout's "
                        "MSE toward 1 / 0), hinge (SAGAN's margins) or nonsaturating (the "
                        "original GAN's cross-entropy on logits)",
-                       choices=("lsgan", "hinge", "nonsaturating"), fused_only=True)
+                       choices=("lsgan", "hinge", "nonsaturating"), fused_only=True, group="loss")
     r1: float = _f(0.0, "R1 penalty: D's squared gradient on the real pairs, weighted "
                    "gamma / 2 (StyleGAN's), so D cannot win with a cliff at the real faces; "
-                   "0 = off", fused_only=True)
+                   "0 = off", fused_only=True, group="loss")
     feature_matching: float = _f(0.0, "pix2pixHD's feature matching: G also pulls D's layer "
                                  "activations on its fakes toward those on the real pairs "
-                                 "(L1, mean over layers), with this weight; 0 = off", fused_only=True)
+                                 "(L1, mean over layers), with this weight; 0 = off", fused_only=True, group="loss")
     # augmentation
     flip: bool = _f(False, "random horizontal flips of the training pairs (on in the "
-                    "strong-baseline and best presets)")
+                    "strong-baseline and best presets)", group="augmentation")
     shift: int = _f(0, "move each training face by up to N whole pixels in each direction "
                     "(mirrored edges) under its hole, which is painted white again: new "
-                    "mouth positions for the 700 faces; 0 = off", fused_only=True)
+                    "mouth positions for the 700 faces; 0 = off", fused_only=True, group="augmentation")
     rotate: float = _f(0.0, "turn each training face by up to this many degrees either way "
-                       "under its hole (with --shift and --zoom: one warp); 0 = off", fused_only=True)
+                       "under its hole (with --shift and --zoom: one warp); 0 = off", fused_only=True, group="augmentation")
     zoom: float = _f(0.0, "scale each training face by a factor within 1 +- this fraction "
-                     "(e.g. 0.05) under its hole; 0 = off", fused_only=True)
+                     "(e.g. 0.05) under its hole; 0 = off", fused_only=True, group="augmentation")
     jitter: float = _f(0.0, "random brightness and contrast of each training face, up to "
-                       "this fraction (e.g. 0.1), the hole painted white again; 0 = off", fused_only=True)
+                       "this fraction (e.g. 0.1), the hole painted white again; 0 = off", fused_only=True, group="augmentation")
     erase: int = _f(0, "paint a white rectangle of up to N x N pixels at a random place "
                     "in each training input (the target keeps the face): G also practises "
-                    "filling in other parts of faces; 0 = off", fused_only=True)
+                    "filling in other parts of faces; 0 = off", fused_only=True, group="augmentation")
     mixup: float = _f(0.0, "blend each training face with another (weights drawn from "
                       "Beta(a, a), a = this value, e.g. 0.2), both holes painted white: "
-                      "mixup for inpainting; 0 = off", fused_only=True)
+                      "mixup for inpainting; 0 = off", fused_only=True, group="augmentation")
     resolution: int = _f(0, "show G faces as photos bring them at N-128 px: each training "
                          "input is the face shrunk to a size drawn from N..128 px (antialiased) "
                          "and enlarged back (bicubic), its hole painted white again; the face "
                          "to restore stays sharp (restore.py enlarges faces smaller than the "
-                         "frame); 0 = off", fused_only=True)
+                         "frame); 0 = off", fused_only=True, group="augmentation")
     # training
     preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
                      "| photo (best's network, realism first: what restore.py takes); "
-                     "other flags override them")
+                     "other flags override them", group="training")
     init: str = _f("", "fine-tune: start from this run's (or bundled:NAME's) trained "
                    "generator and discriminator, with its model and loss settings (flags "
                    "given override the others), on --data; --steps defaults to 200 and "
-                   "--time-budget to 10")
+                   "--time-budget to 10", group="training")
     steps: int = _f(3000, "training steps; each draws batch-size random pairs "
-                    "(the handout's 'Epoch: 3000')")
-    batch_size: int = _f(32, "pairs per step")
+                    "(the handout's 'Epoch: 3000')", group="training")
+    batch_size: int = _f(32, "pairs per step", group="training")
     time_budget: float = _f(0.0, "minutes the run may take on this machine: the steps are "
                             "cut to what fits, from a step timed when the run starts "
-                            "(0 = no budget; best sets 30)")
-    seed: int = _f(0, "seed for weights, batches and flips: same seed, same run")
-    lr: float = _f(2e-4, "Adam learning rate, G and D (the handout's 0.0002)")
+                            "(0 = no budget; best sets 30)", group="training")
+    seed: int = _f(0, "seed for weights, batches and flips: same seed, same run", group="training")
+    lr: float = _f(2e-4, "Adam learning rate, G and D (the handout's 0.0002)", group="training")
     lr_decay: str = _f("none", "none: constant learning rate; linear: pix2pix's schedule, "
                        "constant for the first half, then linearly to 0",
-                       choices=("none", "linear"))
+                       choices=("none", "linear"), group="training")
     weight_decay: float = _f(0.0, "decoupled weight decay of G's kernels per step, as a "
-                             "fraction of the learning rate (AdamW's); 0 = off")
-    beta_1: float = _f(0.5, "Adam beta_1; 0.5 as in DCGAN/pix2pix, 0.9 makes GANs oscillate")
-    d_steps: int = _f(1, "D updates (on real, then fake pairs) per step")
+                             "fraction of the learning rate (AdamW's); 0 = off", group="training")
+    beta_1: float = _f(0.5, "Adam beta_1; 0.5 as in DCGAN/pix2pix, 0.9 makes GANs oscillate", group="training")
+    d_steps: int = _f(1, "D updates (on real, then fake pairs) per step", group="training")
     d_batch: str = _f("separate", "separate: D learns on the real pairs, then on the fake "
                       "pairs (the handout); mixed: on both in one batch, so BatchNorm's "
-                      "batch statistics cannot tell them apart", choices=("separate", "mixed"))
+                      "batch statistics cannot tell them apart", choices=("separate", "mixed"), group="training")
     fakes: str = _f("predict", "the fakes D learns from: predict (a pass of G of their own, "
                     "in inference mode: the handout's G.predict) or shared (G's training "
                     "pass, the one G then learns from, detached: pix2pix's own order, one "
-                    "forward pass of G fewer a step)", choices=("predict", "shared"), fused_only=True)
+                    "forward pass of G fewer a step)", choices=("predict", "shared"), fused_only=True, group="training")
     engine: str = _f("fused", "fused: one compiled D+G step; handout: G.predict + "
-                     "train_on_batch, literally", choices=("fused", "handout"))
+                     "train_on_batch, literally", choices=("fused", "handout"), group="training")
     ema: float = _f(0.0, "keep an exponential moving average of G's weights with this decay "
-                    "per step (e.g. 0.999) and evaluate and save it; 0 = off", fused_only=True)
+                    "per step (e.g. 0.999) and evaluate and save it; 0 = off", fused_only=True, group="training")
     # devices
     precision: str = _f("float32", "the generator's arithmetic: float32; mixed_bfloat16 "
                         "(bfloat16 compute, float32 weights and output layer; 1.3-2x faster "
@@ -177,30 +163,30 @@ class TrainConfig(Settings):
                         "mixed_float16 (the same in float16 with loss scaling, for GPUs); or "
                         "auto (mixed_float16 on a GPU, mixed_bfloat16 where the CPU has AMX, "
                         "else float32; the run's config.json records which)",
-                        choices=("float32", "mixed_bfloat16", "mixed_float16", "auto"))
+                        choices=("float32", "mixed_bfloat16", "mixed_float16", "auto"), group="devices")
     distribute: str = _f("auto", "where to train: none (one device); mirrored (tf.distribute"
                          ".MirroredStrategy over this machine's GPUs, or --devices); "
                          "multi-worker (MultiWorkerMirroredStrategy over the machines "
                          "TF_CONFIG names: the same command on each); auto (mirrored where "
                          "more than one GPU is visible, else none). --batch-size stays the "
-                         "global batch", choices=("auto", "none", "mirrored", "multi-worker"))
+                         "global batch", choices=("auto", "none", "mirrored", "multi-worker"), group="devices")
     devices: tuple = _f((), "the devices --distribute mirrored uses, e.g. /gpu:0 /gpu:1 "
                         "(default: every GPU); naming more CPUs than the machine has splits "
-                        "its CPU into that many logical devices", nargs="+", type=str)
+                        "its CPU into that many logical devices", nargs="+", type=str, group="devices")
     sync_batchnorm: bool = _f(True, "under a strategy, BatchNormalization takes its "
                               "statistics over the global batch, so that N replicas x B/N "
-                              "take the step 1 device x B takes")
+                              "take the step 1 device x B takes", group="devices")
     peer_timeout: float = _f(300.0, "--distribute multi-worker: how long a worker waits for "
                              "the others to start, in seconds, before it gives up in one line "
-                             "(in a run, a peer gone or stuck is found within ~1 minute)")
+                             "(in a run, a peer gone or stuck is found within ~1 minute)", group="devices")
     # evaluation and output
-    run_dir: str = _f("", "where the run is written (default runs/<timestamp>)")
+    run_dir: str = _f("", "where the run is written (default runs/<timestamp>)", group="evaluation and output")
     flip_average: bool = _f(False, "evaluate (and export) the average of the restored face "
-                            "and the mirrored restoration of its mirror image")
+                            "and the mirrored restoration of its mirror image", group="evaluation and output")
     sample_every: int = _f(500, "write a [restored, raw output, real, white] grid every N "
-                           "steps")
-    eval_every: int = _f(500, "validation RMSE every N steps (and at the end)")
-    checkpoint_every: int = _f(500, "save a resumable checkpoint every N steps")
+                           "steps", group="evaluation and output")
+    eval_every: int = _f(500, "validation RMSE every N steps (and at the end)", group="evaluation and output")
+    checkpoint_every: int = _f(500, "save a resumable checkpoint every N steps", group="evaluation and output")
 
     def validate(self, n_train=None):
         problems = []
@@ -316,6 +302,17 @@ def resolve(preset="strong-baseline", **overrides):
     return TrainConfig(preset=preset, **values)
 
 
+def flag_groups(config_class):
+    """The groups of ``--help``, each field's own ``group``, in the fields' order."""
+    groups = {}
+    for f in fields(config_class):
+        groups[f.metadata["group"]] = groups.get(f.metadata["group"], ()) + (f.name,)
+    return groups
+
+
+FLAG_GROUPS = flag_groups(TrainConfig)
+
+
 def add_flags(parser, config_class=None, skip=()):
     """One ``--flag`` per config field; unset flags parse to None (preset decides).
     TrainConfig's flags come in the groups of ``FLAG_GROUPS``."""
@@ -333,6 +330,7 @@ def add_flags(parser, config_class=None, skip=()):
         meta = dict(f.metadata)
         help_text = meta.pop("help")
         meta.pop("fused_only", None)  # read by validate(), not a parser setting
+        meta.pop("group", None)  # FLAG_GROUPS
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         if isinstance(default, bool):
             target.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
