@@ -79,9 +79,10 @@ def through_photos(models, real, seed=0, case=None):
     from photos import make_photo, placements
 
     rng = np.random.default_rng(seed)
-    places = [(rng.uniform(70, 90) / 128, rng.uniform(-8, 8), rng.uniform(0.4, 0.6),
-               rng.uniform(0.4, 0.6)) for _ in real]
-    if case is not None:  # close-ups: benchmarks/photos.py's windows of the face
+    if case is None:
+        places = [(rng.uniform(70, 90) / 128, rng.uniform(-8, 8), rng.uniform(0.4, 0.6),
+                   rng.uniform(0.4, 0.6)) for _ in real]
+    else:  # close-ups: benchmarks/photos.py's windows of the face
         places = placements(len(real), seed, case)
     detector = FaceDetector()
     restorers = {m: (load_generator(m), run_flip_average(m)) for m in models}

@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from mouthgan.data.faces import HOLE_BOX  # noqa: E402
 from mouthgan.util import cli  # noqa: E402
 from results_file import write_section  # noqa: E402
 
@@ -40,7 +41,7 @@ from results_file import write_section  # noqa: E402
 # the training faces (the frame shrunk into the model's size) and photos smaller than
 # CelebA's (faces of 64-90 pixels, enlarged to the frame).
 SIZES = {"large": (1.2, 3.0), "small": (0.5, 0.7)}
-TOP, BOTTOM, LEFT, RIGHT = 84, 112, 44, 84  # the handout's box in the frame
+TOP, BOTTOM, LEFT, RIGHT = HOLE_BOX  # the handout's box in the frame
 
 
 def _close_up(rng):

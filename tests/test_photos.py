@@ -117,9 +117,7 @@ def test_a_box_cut_by_the_photos_edge_frames_its_face(real_data, window):
     labels = set(np.unique(regions[painted])) - {0}
     assert len(labels) == 1, labels  # the cut box is one painted region
     region = regions == labels.pop()
-    ys, xs = np.nonzero(region)
-    bounds = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
-    assert paint.cut_sides(bounds, photo.shape)  # the photo's edge does cut it
+    assert paint.cut_sides(paint.bounds_of(region), photo.shape)  # the photo's edge cuts it
     truth = cv2.invertAffineTransform(to_photo)
     eyes = np.vstack([cv2.getRotationMatrix2D((64, 64), 4, 1.08), [0, 0, 1]])[:2] @ \
         np.vstack([truth, [0, 0, 1]])

@@ -85,6 +85,12 @@ def cut_sides(bounds, shape):
                                        ("left", x == 0), ("right", x + w == width)) if touches}
 
 
+def bounds_of(region):
+    """The bounding box (x, y, w, h) of a region (bool)."""
+    ys, xs = np.nonzero(region)
+    return xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
+
+
 def looks_painted(region):
     """Whether a region (bool, the photo's size) cut by the photo's edge is paint: cut by
     at most CUT_MAX_SIDES sides, at most CUT_MAX_SHARE of the photo, and straight-sided
@@ -92,8 +98,7 @@ def looks_painted(region):
     import cv2
 
     ys, xs = np.nonzero(region)
-    bounds = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
-    if len(cut_sides(bounds, region.shape)) > CUT_MAX_SIDES or \
+    if len(cut_sides(bounds_of(region), region.shape)) > CUT_MAX_SIDES or \
             len(xs) > CUT_MAX_SHARE * region.size:
         return False
     (_, _), (side_a, side_b), _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
@@ -165,8 +170,7 @@ def painted_box_framing(painted, eye_framing, template):
     ys, xs = np.nonzero(painted)
     if len(xs) < MIN_WHITE_AREA:
         return None
-    bounds = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
-    if cut_sides(bounds, painted.shape):
+    if cut_sides(bounds_of(painted), painted.shape):
         return cut_box_framing(painted, eye_framing, template)
     top, bottom, left, right = template["hole_box"]
     width, height = right - left, bottom - top
@@ -183,17 +187,22 @@ def painted_box_framing(painted, eye_framing, template):
     return checked_box_framing(centre, axis, scale, eye_framing, template)
 
 
+def eye_direction(eye_framing):
+    """The face's left-to-right in the photo (a unit vector), as the eyes' framing says."""
+    direction = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
+    return direction / np.linalg.norm(direction)
+
+
 def facing(axis, eye_framing):
     """``axis`` (a unit vector in the photo), turned to point the way the eyes' framing
     says the face's left-to-right runs."""
-    eye_axis = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
-    return -axis if np.dot(axis, eye_axis) < 0 else axis
+    return -axis if np.dot(axis, eye_direction(eye_framing)) < 0 else axis
 
 
 def checked_box_framing(centre, axis, scale, eye_framing, template):
     """The similarity putting ``centre`` (photo) on the hole's centre, ``axis`` along the
     frame's x, ``scale`` frame pixels per photo pixel; None when the eyes disagree."""
-    eye_axis = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
+    eye_axis = eye_direction(eye_framing)
     eye_scale = np.sqrt(abs(np.linalg.det(eye_framing[:, :2])))
     angle = np.degrees(np.arctan2(axis[1], axis[0]) - np.arctan2(eye_axis[1], eye_axis[0]))
     if (abs(scale / eye_scale - 1) > BOX_SCALE_TOLERANCE
@@ -225,8 +234,7 @@ def cut_box_framing(painted, eye_framing, template):
     (_, _), _, angle = cv2.minAreaRect(np.stack([bx[shown], by[shown]], 1).astype(np.float32))
     # minAreaRect's angle names one side; the box's long side is that or 90 degrees on:
     # the one nearer the eyes' left-to-right.
-    eye_axis = np.linalg.inv(eye_framing[:, :2]) @ [1.0, 0.0]
-    eye_axis = eye_axis / np.linalg.norm(eye_axis)
+    eye_axis = eye_direction(eye_framing)
     candidates = [np.radians(angle + k * 90) for k in range(4)]
     axis = max((np.array([np.cos(a), np.sin(a)]) for a in candidates),
                key=lambda v: np.dot(v, eye_axis))
@@ -281,6 +289,10 @@ def paint_spread(gray, painted):
     import cv2
     from math import erfc, sqrt
 
+    # Only the rings matter: the paint and 9 px around it, not the whole photo.
+    x, y, w, h = bounds_of(painted)
+    near = np.s_[max(0, y - 9):y + h + 9, max(0, x - 9):x + w + 9]
+    gray, painted = gray[near], painted[near]
     distance = cv2.distanceTransform((~painted).astype(np.uint8), cv2.DIST_L2, 3)
     rings = [gray[(distance > d - 0.5) & (distance <= d + 0.5)] for d in range(1, 9)]
     if any(len(ring) < 8 for ring in rings):

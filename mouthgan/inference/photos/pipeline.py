@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from mouthgan import MouthganError
+from mouthgan.data.faces import IMAGE_SIZE
 from mouthgan.inference.photos.detect import Face
 from mouthgan.inference.photos.framing import (ALIGN_ON, box_mask, framed_face, hole_centre,
                                                similarity)
@@ -201,7 +202,7 @@ def restore_photo(path, detector, generator, hole="auto", flip_average=False):
 def within(face, other):
     """Whether ``face``'s centre lies in ``other``'s frame: part of the same face."""
     x, y = other.to_frame @ [*face.centre, 1.0]
-    return 0 <= x < 128 and 0 <= y < 128
+    return 0 <= x < IMAGE_SIZE and 0 <= y < IMAGE_SIZE
 
 
 def faces_of_painted_boxes(regions, template, skip=()):
