@@ -47,6 +47,13 @@ LEVERS = [
     experiment("realism-r1", "an R1 penalty on D, gamma 10", "--r1", "10"),
     experiment("realism-feature-matching", "feature matching on D's blocks, weight 10",
                "--feature-matching", "10"),
+    experiment("realism-diffaugment", "DiffAugment: translation, cutout and colour of "
+               "every pair D sees", "--diffaugment", "translation", "cutout", "color"),
+    experiment("realism-ada", "ADA: the three transforms with a probability steered to "
+               "D's sign on real patches 0.6", "--ada-target", "0.6"),
+    experiment("realism-lecam", "LeCam regularisation of D, weight 0.3", "--lecam", "0.3"),
+    experiment("realism-ada-lecam", "ADA and LeCam together", "--ada-target", "0.6",
+               "--lecam", "0.3"),
     experiment("realism-best-full", "`best`, all its 5000 steps, no time budget",
                "--preset", "best", "--time-budget", "0"),
     experiment("realism-best-l1-10", "`best`, L1 x10, no flip averaging, all 5000 steps",

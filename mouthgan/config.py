@@ -39,6 +39,10 @@ def cpu_has_amx():
         return False
 
 
+# The transforms of D's inputs (--diffaugment; mouthgan.training.d_augment applies them).
+D_AUGMENT_TRANSFORMS = ("translation", "cutout", "color")
+
+
 class Settings:
     """What both settings dataclasses share: reading them back from a config.json."""
 
@@ -99,6 +103,10 @@ class TrainConfig(Settings):
     feature_matching: float = _f(0.0, "pix2pixHD's feature matching: G also pulls D's layer "
                                  "activations on its fakes toward those on the real pairs "
                                  "(L1, mean over layers), with this weight; 0 = off", fused_only=True, group="loss")
+    lecam: float = _f(0.0, "LeCam regularisation of D (Tseng et al. 2021), this weight: D's "
+                      "verdicts on the real pairs pulled toward the moving average of its "
+                      "verdicts on fakes and vice versa, so a D with few faces cannot drive "
+                      "them apart without bound (e.g. 0.3); 0 = off", fused_only=True, group="loss")
     # augmentation
     flip: bool = _f(False, "random horizontal flips of the training pairs (on in the "
                     "strong-baseline and best presets)", group="augmentation")
@@ -122,6 +130,15 @@ class TrainConfig(Settings):
                          "and enlarged back (bicubic), its hole painted white again; the face "
                          "to restore stays sharp (restore.py enlarges faces smaller than the "
                          "frame); 0 = off", fused_only=True, group="augmentation")
+    diffaugment: tuple = _f((), "DiffAugment: transform what D sees, real and fake pairs "
+                            "alike, G learning through the same transforms: any of "
+                            "translation, cutout, color (off when not given)", nargs="+",
+                            type=str, choices=D_AUGMENT_TRANSFORMS, fused_only=True,
+                            group="augmentation")
+    ada_target: float = _f(0.0, "ADA: apply each --diffaugment transform (all three when "
+                           "none is named) with a probability that rises while D's mean "
+                           "sign on the real pairs exceeds this target (e.g. 0.6) and "
+                           "falls otherwise; 0 = off (p = 1)", fused_only=True, group="augmentation")
     # training
     preset: str = _f("strong-baseline", "starting settings: handout | strong-baseline | best "
                      "| photo (best's network, realism first: what restore.py takes); "
@@ -231,6 +248,12 @@ class TrainConfig(Settings):
             problems.append(f"--resolution must be 0 or 16..128 px, got {self.resolution}")
         if self.r1 < 0 or self.feature_matching < 0:
             problems.append("--r1 and --feature-matching must be >= 0")
+        if self.lecam < 0:
+            problems.append(f"--lecam must be >= 0, got {self.lecam}")
+        if not 0 <= self.ada_target < 1:
+            problems.append(f"--ada-target must be in [0, 1), got {self.ada_target}")
+        if len(set(self.diffaugment)) != len(self.diffaugment):
+            problems.append(f"--diffaugment names a transform twice: {' '.join(self.diffaugment)}")
         if self.global_context < 0:
             problems.append(f"--global-context must be >= 0, got {self.global_context}")
         if not 0 <= self.erase <= 64:

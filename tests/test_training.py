@@ -327,8 +327,15 @@ def test_run_directory_contents(tiny_data, tmp_path):
                                          "shift": 3, "rotate": 4.0, "zoom": 0.05, "jitter": 0.2,
                                          "erase": 10, "mixup": 0.4,
                                          "precision": "mixed_bfloat16", "weight_decay": 1.0,
-                                         "global_context": 4}])
-def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
+                                         "global_context": 4},
+                                    {"diffaugment": ("translation", "cutout", "color"),
+                                     "ada_target": 0.2, "lecam": 0.3, "d_sees": "pasted"}])
+def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers, monkeypatch):
+    # ADA's probability rises every step here, whatever tiny D's verdicts, so that a
+    # resume which lost it would show
+    from mouthgan.training import pix2pix
+
+    monkeypatch.setattr(pix2pix, "ada_adjustment", lambda sign, target: 0.05)
     data = load_dataset(tiny_data)
     config = tiny_config(tiny_data, steps=6, checkpoint_every=3, flip=True, **levers)
     straight = train(config, data, make_run_dir(tmp_path / "a"), verbose=0)
@@ -341,6 +348,13 @@ def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers):
     for a, b in zip(weights(straight["engine"].inference_generator),
                     weights(resumed["engine"].inference_generator)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # the limited-data levers' state comes back with the checkpoint
+    for name in ("ada_probability", "lecam_averages"):
+        if levers.get({"ada_probability": "ada_target", "lecam_averages": "lecam"}[name]):
+            value = getattr(straight["engine"], name).numpy()
+            assert np.all(value != 0), name
+            np.testing.assert_allclose(getattr(resumed["engine"], name).numpy(), value,
+                                       rtol=1e-5)
     rows_a = (tmp_path / "a/history.csv").read_text().splitlines()
     rows_b = (half / "history.csv").read_text().splitlines()
     assert len(rows_a) == len(rows_b) == 7

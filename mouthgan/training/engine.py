@@ -64,6 +64,10 @@ class Engine:
             state["sampler_state"] = self.seed_generator.state
         if self.ema_generator is not None:
             state["ema_generator"] = self.ema_generator
+        # The limited-data levers' state (the fused engine's --ada-target and --lecam).
+        for name in ("ada_probability", "lecam_averages"):
+            if getattr(self, name, None) is not None:
+                state[name] = getattr(self, name)
         return tf.train.Checkpoint(**state)
 
 

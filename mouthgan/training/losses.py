@@ -74,6 +74,13 @@ def feature_distance(real_blocks, fake_blocks):
     return tf.add_n(distances) / len(distances)
 
 
+def lecam_penalty(scores, anchor, weights=None):
+    """LeCam's regulariser for one side (Tseng et al. 2021): the mean squared distance of
+    D's verdicts on one kind of pair to the moving average of its verdicts on the other.
+    A D with few faces can otherwise push real and fake verdicts apart without bound."""
+    return patch_mean(tf.square(scores - tf.stop_gradient(anchor)), weights)
+
+
 def pixel_weights(hole, hole_weight):
     """Reconstruction weight per pixel: ``hole_weight`` inside the hole, 1 outside."""
     return 1.0 + (hole_weight - 1.0) * hole

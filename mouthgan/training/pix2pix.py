@@ -16,6 +16,9 @@ One training step (the handout's, for both engines):
 The realism levers change steps 3 and 4: the adversarial loss (``--gan-loss``), what D
 sees of a fake (``--d-sees``), an R1 penalty on D (``--r1``), feature matching for G
 (``--feature-matching``); spectral normalisation is D's own (``mouthgan.models.networks``).
+The limited-data levers transform every pair D sees (``--diffaugment``, ``--ada-target``;
+``mouthgan.training.d_augment``) and hold D's verdicts near their moving averages
+(``--lecam``).
 """
 
 import keras
@@ -24,9 +27,10 @@ import tensorflow as tf
 from mouthgan.data.batches import training_batches
 from mouthgan.data.faces import IMAGE_SIZE
 from mouthgan.training.engine import Engine, step_logs
+from mouthgan.training.d_augment import Draw, ada_adjustment, step_seed, transforms_of
 from mouthgan.training.losses import (batch_mean, d_patch_loss, feature_distance,
-                                      g_patch_loss, patch_accuracy, pixel_weights,
-                                      reconstruction_loss)
+                                      g_patch_loss, lecam_penalty, patch_accuracy,
+                                      patch_mean, pixel_weights, reconstruction_loss)
 from mouthgan.models.networks import patch_shape
 from mouthgan.training.optimizers import d_updates_per_step
 from mouthgan.training.tf_private import NoSymbolicBuild
@@ -61,6 +65,10 @@ def update_ema(average, model, decay, step):
         replica.merge_call(assign_all)
 
 
+# LeCam's moving averages of D's verdicts forget at this rate a step (the paper's 0.99).
+LECAM_DECAY = 0.99
+
+
 class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
     """The fused engine: one compiled call updates D, then G (keras-io's GAN pattern).
 
@@ -85,6 +93,18 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
                       if isinstance(layer, keras.layers.Conv2D)]
             self.d_with_features = keras.Model(discriminator.inputs,
                                                [*blocks, discriminator.output])
+        # The limited-data levers' state, checkpointed with the run (Engine.checkpoint).
+        # Every replica computes the same new value from globally reduced figures, so
+        # the mean of their writes is that value.
+        self.d_transforms = transforms_of(config)
+        self.ada_probability = None
+        if config.ada_target:
+            self.ada_probability = tf.Variable(0.0, trainable=False, name="ada_probability",
+                                               aggregation=tf.VariableAggregation.MEAN)
+        self.lecam_averages = None
+        if config.lecam:  # the moving averages of D's verdicts on real and fake pairs
+            self.lecam_averages = tf.Variable([0.0, 0.0], trainable=False, name="lecam_averages",
+                                              aggregation=tf.VariableAggregation.MEAN)
         self.ema_generator = None
         if config.ema:
             self.ema_generator = keras.models.clone_model(generator)
@@ -106,11 +126,12 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
     def train_step(self, batch):
         logs = self.update(*batch)
         strategy = self.distribute_strategy
-        if strategy.num_replicas_in_sync == 1:
-            return logs
-        # Each replica's losses are its share of the global batch's mean
-        # (mouthgan.training.losses); every replica reports their sum, the mean.
-        logs = tf.distribute.get_replica_context().all_reduce("sum", logs)
+        if strategy.num_replicas_in_sync > 1:
+            # Each replica's losses are its share of the global batch's mean
+            # (mouthgan.training.losses); every replica reports their sum, the mean.
+            logs = tf.distribute.get_replica_context().all_reduce("sum", logs)
+        if self.ada_probability is not None:  # the same on every replica: not summed
+            logs["ada_p"] = tf.identity(self.ada_probability)
         if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
             # Keras 3 reduces multi-worker logs along a batch axis, which a scalar
             # lacks ("Invalid reduction dimension 0", tensorflow/tensorflow#72388).
@@ -142,6 +163,10 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
         ones = tf.ones((tf.shape(real)[0],) + self.patch)
         zeros = tf.zeros_like(ones)
         shared = self.config.fakes == "shared"
+        # What D sees of every pair this step: as it is, or through one draw of the
+        # limited-data transforms (the same for real pairs and fakes).
+        seen_by_d = self._d_transform(tf.shape(real)[0])
+        white_d = seen_by_d(white)
 
         with tf.GradientTape() as tape:
             if shared:  # pix2pix's order: G's one pass, D learns from it detached
@@ -149,15 +174,17 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
             with tape.stop_recording():
                 fake = (tf.stop_gradient(fake_for_g) if shared
                         else G(white, training=False))  # the handout's G.predict
-                seen = self._patches_that_see(hole)
+                seen = self._patches_that_see(
+                    None if hole is None else seen_by_d(hole, geometry_only=True))
                 d_real, d_fake, acc_real, acc_fake = self._d_updates(
-                    real, self._as_d_sees(fake, white, hole), white, ones, zeros, seen)
+                    seen_by_d(real), seen_by_d(self._as_d_sees(fake, white, hole)),
+                    white_d, ones, zeros, seen)
             if not shared:
                 fake_for_g = G(white, training=True)
             # D is frozen here. Keras 3 runs a frozen BatchNormalization in inference
             # mode, so the handout engine's AM judges fakes with D's moving statistics;
             # we do the same on purpose (train-mode statistics measured no better).
-            judged = [self._as_d_sees(fake_for_g, white, hole), white]
+            judged = [seen_by_d(self._as_d_sees(fake_for_g, white, hole)), white_d]
             if self.d_with_features is None:
                 verdict = D(judged, training=False)
             else:
@@ -166,7 +193,8 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
             g_l1 = reconstruction_loss(real, fake_for_g, weights, self.config.reconstruction)
             g_loss = w_adv * g_adv + w_l1 * g_l1
             if self.d_with_features is not None:
-                *real_blocks, _ = self.d_with_features([real, white], training=False)
+                *real_blocks, _ = self.d_with_features([seen_by_d(real), white_d],
+                                                       training=False)
                 g_loss += self.config.feature_matching * feature_distance(
                     real_blocks, fake_blocks)
             # mixed_float16 (on a GPU): the loss scaled so float16 gradients do not
@@ -178,6 +206,35 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
             update_ema(self.ema_generator, G, self.config.ema, self.g_optimizer.iterations)
 
         return step_logs(d_real, d_fake, acc_real, acc_fake, g_loss, g_adv, g_l1)
+
+    def _d_transform(self, batch):
+        """This step's transform of what D sees (``d_augment.Draw``), or the identity."""
+        if not self.d_transforms:
+            return lambda images, geometry_only=False: images
+        probability = 1.0 if self.ada_probability is None else self.ada_probability
+        return Draw(batch, IMAGE_SIZE, self.d_transforms, probability,
+                    step_seed(self.config, self.d_optimizer.iterations))
+
+    def _global_sum(self, value):
+        """A replica's share summed over the replicas (itself on one device)."""
+        replica = tf.distribute.get_replica_context()
+        if replica is None or replica.num_replicas_in_sync == 1:
+            return value
+        return replica.all_reduce("sum", value)
+
+    def _after_d_updates(self, acc_real, mean_real, mean_fake):
+        """The limited-data levers' state after D's updates: ADA's probability moves by
+        D's mean sign on the real patches (2 x their accuracy - 1); LeCam's averages take
+        in D's mean verdicts."""
+        if self.ada_probability is not None:
+            real_sign = 2.0 * self._global_sum(acc_real) - 1.0
+            self.ada_probability.assign(tf.clip_by_value(
+                self.ada_probability + ada_adjustment(real_sign, self.config.ada_target),
+                0.0, 1.0))
+        if self.lecam_averages is not None:
+            means = self._global_sum(tf.stack([mean_real, mean_fake]))
+            self.lecam_averages.assign(LECAM_DECAY * self.lecam_averages
+                                       + (1.0 - LECAM_DECAY) * means)
 
     def _as_d_sees(self, fake, white, hole):
         """The fake as D judges it: G's whole output, or (``--d-sees pasted``) pasted into
@@ -206,14 +263,19 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
         """D learns ``d_steps`` times: real pairs toward 1, fake pairs toward 0."""
         for _ in range(self.config.d_steps):
             if self.config.d_batch == "mixed":
-                d_loss, d_acc = self._d_update(tf.concat([real, fake], 0),
-                                               tf.concat([white, white], 0),
-                                               tf.concat([ones, zeros], 0), None, seen)
+                d_loss, d_acc, scores = self._d_update(tf.concat([real, fake], 0),
+                                                       tf.concat([white, white], 0),
+                                                       tf.concat([ones, zeros], 0), None, seen)
                 d_real = d_fake = d_loss
                 acc_real = acc_fake = d_acc
+                half = tf.shape(scores)[0] // 2
+                real_scores, fake_scores = scores[:half], scores[half:]
+                real_acc_only = patch_accuracy(real_scores, ones, self.config.gan_loss, seen)
             else:
-                d_real, acc_real = self._d_update(real, white, ones, True, seen)
-                d_fake, acc_fake = self._d_update(fake, white, zeros, False, seen)
+                d_real, acc_real, real_scores = self._d_update(real, white, ones, True, seen)
+                d_fake, acc_fake, fake_scores = self._d_update(fake, white, zeros, False, seen)
+                real_acc_only = acc_real
+        self._after_d_updates(real_acc_only, patch_mean(real_scores), patch_mean(fake_scores))
         return d_real, d_fake, acc_real, acc_fake
 
     def _d_update(self, image, white, target, is_real, seen):
@@ -226,6 +288,7 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
                 scores, penalty = self._scores_and_r1(image, white, is_real is None)
             else:
                 scores, penalty = D([image, white], training=True), 0.0
+            penalty += self._lecam(scores, is_real, seen)
             if is_real is None:
                 half = tf.shape(scores)[0] // 2
                 loss = 0.5 * (d_patch_loss(kind, scores[:half], True, seen) +
@@ -237,7 +300,22 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
             loss += penalty
         grads = tape.gradient(loss, D.trainable_variables)
         self.d_optimizer.apply(grads, D.trainable_variables)
-        return loss, patch_accuracy(scores, target, kind, seen)
+        return loss, patch_accuracy(scores, target, kind, seen), scores
+
+    def _lecam(self, scores, is_real, seen):
+        """LeCam's term (``--lecam``): verdicts on real pairs pulled toward the moving
+        average of those on fakes, and fakes' toward the reals' (None: the first half
+        real, the second fake)."""
+        if self.lecam_averages is None:
+            return 0.0
+        average_real, average_fake = tf.unstack(self.lecam_averages)
+        if is_real is None:
+            half = tf.shape(scores)[0] // 2
+            return self.config.lecam * 0.5 * (
+                lecam_penalty(scores[:half], average_fake, seen)
+                + lecam_penalty(scores[half:], average_real, seen))
+        return self.config.lecam * lecam_penalty(
+            scores, average_fake if is_real else average_real, seen)
 
     def _scores_and_r1(self, image, white, mixed):
         """D's scores, and the R1 penalty: gamma / 2 x the mean squared norm of the
