@@ -110,7 +110,7 @@ def make_photo(real, where, seed, size, paint=None):
     return placed_photo(real, *where, seed=seed, paint=paint)
 
 
-def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
+def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large", grain=True):
     """Per found face: box RMSE of the photo path, the aligned path, photo vs aligned,
     the real face and the aligned output at the photo's size, Telea in the photo, and the
     share of the frame inside the photo; the times; the faces missed."""
@@ -147,7 +147,7 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large"):
         Image.fromarray(photo).save(path)
         start = time.perf_counter()
         try:
-            result = restore_photo(path, detector, generator, hole, flip)
+            result = restore_photo(path, detector, generator, hole, flip, grain)
         except Exception as exc:  # noqa: BLE001  a missed face is a figure here
             missed.append((stems[i], str(exc).split(": ", 1)[-1], inside.mean()))
             continue
@@ -264,6 +264,9 @@ def main():
     parser.add_argument("--sizes", nargs="+", choices=list(CASE_LABELS),
                         default=list(CASE_LABELS), help="which cases (rows) to measure")
     parser.add_argument("--data", default="NLP_data")
+    parser.add_argument("--grain", action=argparse.BooleanOptionalAction, default=True,
+                        help="the photo path's grain in the restored hole (restore.py's "
+                             "default); --no-grain measures without it")
     parser.add_argument("--write", action="store_true", help="update RESULTS.md")
     parser.add_argument("--picture", nargs=2, metavar=("PHOTO", "OUT"),
                         help="also write the README's picture of PHOTO restored")
@@ -302,7 +305,8 @@ def main():
     def row(rows, found, label, model, seed, times=None):
         ratio = rows[:, 0] / rows[:, 5]
         lines.append(
-            f"| `{model}` | {label} | {seed} | {found} | {rows[:, 0].mean():.4f} "
+            f"| `{model}`{'' if args.grain else ' without grain'} | {label} | {seed} | "
+            f"{found} | {rows[:, 0].mean():.4f} "
             f"| {rows[:, 1].mean():.4f} | {rows[:, 0].mean() / rows[:, 1].mean() - 1:+.1%} "
             f"| {rows[:, 5].mean():.4f} | {1 - rows[:, 0].mean() / rows[:, 5].mean():.1%} "
             f"| {ratio.max():.2f} | {(rows[:, 1] / rows[:, 5]).max():.2f} "
@@ -315,7 +319,8 @@ def main():
             label = CASE_LABELS[size]
             every, found_all, eligible_all = [], 0, 0
             for seed in args.seeds:
-                rows, times, missed = measure(model, args.faces, args.data, seed, size=size)
+                rows, times, missed = measure(model, args.faces, args.data, seed, size=size,
+                                              grain=args.grain)
                 found, eligible = len(rows), len(rows) + len(missed)
                 every.append(rows)
                 found_all, eligible_all = found_all + found, eligible_all + eligible

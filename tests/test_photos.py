@@ -33,14 +33,11 @@ PLACED = [(0, 1.4, 5, 0.45, 0.5), (1, 2.0, -4, 0.55, 0.45), (2, 2.6, 3, 0.5, 0.5
 
 
 @pytest.fixture(scope="module")
-def model(real_data, tmp_path_factory):
-    """The default network after 150 steps on the real faces: enough to draw a mouth,
-    which is what the photo path must reproduce."""
-    run_dir = make_run_dir(tmp_path_factory.mktemp("photo-run") / "run")
-    config = tiny_config(real_data, steps=150, batch_size=32, sample_every=1000,
-                         eval_every=1000, checkpoint_every=1000, flip_average=True)
-    train(config, load_dataset(real_data), run_dir, verbose=0)
-    return run_dir
+def model():
+    """The bundled default model: trained on the real faces, so it draws a mouth, which
+    is what the photo path must reproduce (and no test worker spends minutes training
+    one of its own)."""
+    return "bundled:default"
 
 
 @pytest.fixture(scope="module")
@@ -436,7 +433,7 @@ def test_own_photos_become_training_faces_held_out_by_person_and_fine_tune_a_run
         real_data, model, tmp_path):
     """make_faces.py frames the faces of ordinary photos (sub-folders: one person each)
     into the data layout, a share of the people in Validation; train.py --init
-    continues the trained run on them."""
+    continues the trained model on them."""
     reals, _ = load_folder(real_data / "Validation" / "Real", notes=lambda _: None)
     photos_dir = tmp_path / "photos"
     for person, faces in (("alice", (0, 1)), ("bob", (2, 3)), ("carol", (4,)), ("dan", (5,))):
@@ -487,9 +484,10 @@ def test_own_photos_become_training_faces_held_out_by_person_and_fine_tune_a_run
 
     saved = json.loads((tuned / "config.json").read_text())["config"]
     assert saved["init"] == str(model) and saved["steps"] == 2
-    # the model settings are the trained run's
-    trained = json.loads((model / "config.json").read_text())["config"]
-    assert saved["generator_filters"] == trained["generator_filters"]
+    # the model settings are the trained model's (the default's, as its card says)
+    from mouthgan.inference.bundled import card
+
+    assert saved["generator_filters"] == card(model)["config"]["generator_filters"]
     # a run of other layers is refused in one line
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "train.py"), "--init", model, "--data", out,

@@ -10,6 +10,7 @@ from mouthgan.data.faces import IMAGE_SIZE
 from mouthgan.inference.photos.detect import Face
 from mouthgan.inference.photos.framing import (ALIGN_ON, box_mask, framed_face, hole_centre,
                                                similarity)
+from mouthgan.inference.photos.grain import add_grain
 from mouthgan.inference.photos.images import luma, read_photo
 from mouthgan.inference.photos.paint import (hide_white, paint_spread, painted_box_framing,
                                              painted_over_mouth, unmix_paint, white_regions)
@@ -89,11 +90,13 @@ def restore_faces(gray, regions, faces, generator, template, hole="auto",
             for f in framed]
 
 
-def blend_back(rgb, colour, restored_faces):
+def blend_back(rgb, colour, restored_faces, grain=True):
     """The photo with each restored hole mapped back at the photo's own resolution: a
     gray photo as a gray (H, W) array, a colour photo as RGB.
 
     The hole's pixels are replaced, its edge blended over the ~1 px the warp spreads it.
+    ``grain``: the hole is given the fine detail of the skin around it, which a face
+    enlarged from 128 pixels lacks (``grain.add_grain``).
     Colour photos: the model restores brightness only, so the hole gets the restored
     brightness (luma) and, for colour, the skin's colour from around the hole (chroma
     filled in from the hole's edge). Every pixel outside the hole keeps its value.
@@ -115,6 +118,14 @@ def blend_back(rgb, colour, restored_faces):
         ycc[..., 0] = alpha * values + (1 - alpha) * ycc[..., 0]
         alpha_all = np.maximum(alpha_all, alpha)
     hole = alpha_all > 0
+    if grain:
+        for face in restored_faces:
+            back = cv2.invertAffineTransform(face.to_frame)
+            inside = cv2.warpAffine(face.hole.astype(np.uint8), back, (width, height),
+                                    flags=cv2.INTER_NEAREST, borderValue=0) > 0
+            if face.covers is not None:
+                inside |= face.covers
+            ycc[..., 0] = add_grain(ycc[..., 0], inside, skin=~hole)
     brightness = np.clip(np.round(ycc[..., 0]), 0, 255).astype(np.uint8)
     if not colour:
         out = rgb[..., 0].copy()
@@ -144,8 +155,9 @@ class RestoredPhoto:
     notes: list = field(default_factory=list)  # how a face was framed, when unusual
 
 
-def restore_photo(path, detector, generator, hole="auto", flip_average=False):
-    """Find, frame, restore and blend back every face of one photo.
+def restore_photo(path, detector, generator, hole="auto", flip_average=False, grain=True):
+    """Find, frame, restore and blend back every face of one photo (``grain``: with the
+    skin's fine detail in the hole, ``blend_back``).
 
     Raises MouthganError naming the file when nothing of it can be restored: unreadable,
     no face, or every face too small, turned too far or (``hole="white"``) not painted.
@@ -195,7 +207,7 @@ def restore_photo(path, detector, generator, hole="auto", flip_average=False):
     if not restored:
         reasons = "; ".join(skipped)
         raise MouthganError(f"{path}: nothing restored: {reasons}")
-    return RestoredPhoto(Path(path), rgb, colour, blend_back(rgb, colour, restored),
+    return RestoredPhoto(Path(path), rgb, colour, blend_back(rgb, colour, restored, grain),
                          restored, skipped, notes)
 
 

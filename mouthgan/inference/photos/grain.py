@@ -1,0 +1,69 @@
+"""Grain: the fine detail a restored hole lacks at the photo's resolution.
+
+The model restores a 128-pixel face; a photo whose face is larger gets that restoration
+enlarged, smooth where the skin around it has pores, freckles and the camera's noise.
+The hole is given back that detail as noise of the same strength as the skin's around
+it: the fine detail (the image less its Gaussian blur of 1 px, what
+``mouthgan.evaluation.metrics.texture_ratio`` measures) of the ring of skin just outside
+the hole, less what the restoration already has. Noise carries no mouth: it cannot make
+the restoration closer to the real face, only as fine-grained as it.
+"""
+
+import zlib
+
+import numpy as np
+
+DETAIL_SIGMA = 1.0  # the fine detail's scale, as texture_ratio takes it
+RING = (4, 14)      # px outside the hole: past the seam and a paint's spread
+SEAM = 2            # px inside the hole's edge left out of its own measure
+
+
+def fine_detail(image):
+    """The image less its Gaussian blur of ``DETAIL_SIGMA`` px (float32)."""
+    import cv2
+
+    image = np.asarray(image, np.float32)
+    return image - cv2.GaussianBlur(image, (0, 0), DETAIL_SIGMA)
+
+
+def robust_rms(values):
+    """The RMS of zero-mean noise, from the median absolute deviation: an eyebrow's or
+    a lip's edge in the ring is not grain."""
+    if values.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def add_grain(image, hole, skin=None, seed=0):
+    """``image`` (float, one channel) with noise added inside ``hole`` (bool) so that its
+    fine detail there matches the skin's around it. ``skin`` (bool): the pixels that may
+    be measured as skin (default: all outside the hole); the noise's seed comes from
+    ``seed`` and the hole's place, so the same photo gets the same grain."""
+    import cv2
+
+    image = np.asarray(image, np.float32)
+    hole = np.asarray(hole, bool)
+    if not hole.any():
+        return image
+    outside = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    ring = (outside >= RING[0]) & (outside <= RING[1])
+    if skin is not None:
+        ring &= skin
+    inside = cv2.erode(hole.astype(np.uint8), np.ones((2 * SEAM + 1,) * 2, np.uint8)) > 0
+    if ring.sum() < 20 or not inside.any():
+        return image
+    detail = fine_detail(image)
+    wanted = robust_rms(detail[ring]) ** 2 - robust_rms(detail[inside]) ** 2
+    if wanted <= 0:
+        return image
+    ys, xs = np.nonzero(hole)
+    place = np.array([ys.min(), xs.min(), ys.max(), xs.max(), seed], np.int64).tobytes()
+    rng = np.random.default_rng(zlib.crc32(place))
+    top, left, bottom, right = ys.min(), xs.min(), ys.max() + 1, xs.max() + 1
+    noise = fine_detail(rng.standard_normal((bottom - top, right - left)).astype(np.float32))
+    # scaled so that the noise's own fine detail has the missing strength
+    noise *= np.sqrt(wanted) / max(float(np.std(fine_detail(noise))), 1e-6)
+    out = image.copy()
+    window = out[top:bottom, left:right]
+    window[hole[top:bottom, left:right]] += noise[hole[top:bottom, left:right]]
+    return out
