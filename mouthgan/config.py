@@ -25,6 +25,11 @@ def _f(default, help, **kw):
     return field(default=default, metadata={"help": help, **kw})
 
 
+def default_of(f):
+    """A dataclass field's default, from its factory where it has one (a tuple's)."""
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+
+
 def cpu_has_amx():
     """Whether this CPU has AMX's bfloat16 matrix units (Linux reports it in
     /proc/cpuinfo; elsewhere we do not guess) and oneDNN may use them: an
@@ -262,7 +267,7 @@ class TrainConfig(Settings):
             # Each setting the handout's literal loop lacks says so itself (fused_only):
             # the handout engine takes it only at its default, the handout's own value.
             fused_only = [f"--{f.name.replace('_', '-')}" for f in fields(self)
-                          if f.metadata.get("fused_only") and getattr(self, f.name) != f.default]
+                          if f.metadata.get("fused_only") and getattr(self, f.name) != default_of(f)]
             if fused_only:
                 problems.append(f"only the fused engine supports {', '.join(fused_only)}; "
                                 "--engine handout is the handout's literal loop")
@@ -354,7 +359,7 @@ def add_flags(parser, config_class=None, skip=()):
         help_text = meta.pop("help")
         meta.pop("fused_only", None)  # read by validate(), not a parser setting
         meta.pop("group", None)  # FLAG_GROUPS
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        default = default_of(f)
         if isinstance(default, bool):
             target.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)
