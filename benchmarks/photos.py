@@ -176,7 +176,10 @@ def measure(model, n_faces, data="NLP_data", seed=0, hole="auto", size="large", 
 
 
 def picture(models, photo, out):
-    """[photo, painted, restored by each model], cropped around the face, as one PNG."""
+    """The README's picture, two rows: the face (the frame's square 1.3x larger) and its
+    mouth (the box with a third of its size around it) enlarged to the face's width,
+    every pixel a square of pixels, so that the restoration is seen at the photo's own
+    resolution. Columns: the photo, painted, Telea, restored by each model."""
     import tempfile
 
     import cv2
@@ -191,10 +194,13 @@ def picture(models, photo, out):
     detector = FaceDetector()
     rgb, _ = read_photo(photo)
     face = next(f for f in detector.find(rgb) if not f.problem)
-    box = box_mask(detector.template["hole_box"]).astype(np.uint8)
+    hole_box = detector.template["hole_box"]
+    box = box_mask(hole_box).astype(np.uint8)
     to_photo = cv2.invertAffineTransform(face.to_frame)
+    hole = cv2.warpAffine(box, to_photo, rgb.shape[1::-1], flags=cv2.INTER_NEAREST) > 0
     painted = rgb.copy()
-    painted[cv2.warpAffine(box, to_photo, rgb.shape[1::-1], flags=cv2.INTER_NEAREST) > 0] = 255
+    painted[hole] = 255
+    telea = cv2.inpaint(painted, hole.astype(np.uint8), 10, cv2.INPAINT_TELEA)
     results = []
     with tempfile.TemporaryDirectory() as folder:
         painted_file = Path(folder) / "painted.png"
@@ -202,16 +208,39 @@ def picture(models, photo, out):
         for model in models:
             results.append(restore_photo(painted_file, detector, load_generator(model),
                                          "white", run_flip_average(model)))
-    # The crop: the frame's square, 1.3 times larger, in the photo.
-    corners = np.array([[0, 0, 1], [128, 0, 1], [0, 128, 1], [128, 128, 1]], np.float64)
-    xs, ys = (corners @ to_photo.T).T
-    cx, cy, half = xs.mean(), ys.mean(), 0.65 * (xs.max() - xs.min())
-    top, left = max(0, int(cy - half)), max(0, int(cx - half))
-    bottom, right = int(cy + half), int(cx + half)
     restored = [r.restored if r.colour else np.stack([r.restored] * 3, -1) for r in results]
-    panels = [image[top:bottom, left:right] for image in (rgb, painted, *restored)]
-    gap = np.full((panels[0].shape[0], 6, 3), 255, np.uint8)
-    strip = np.concatenate([part for panel in panels for part in (gap, panel)][1:], axis=1)
+    columns = (rgb, painted, telea, *restored)
+
+    def window(corners, grow):
+        xs, ys = (np.c_[corners, np.ones(len(corners))] @ to_photo.T).T
+        cx, cy = xs.mean(), ys.mean()
+        half_x, half_y = grow * (xs.max() - xs.min()) / 2, grow * (ys.max() - ys.min()) / 2
+        return (max(0, int(cy - half_y)), int(cy + half_y),
+                max(0, int(cx - half_x)), int(cx + half_x))
+
+    # The face: the frame's square, 1.3 times larger.
+    top, bottom, left, right = window(np.array([[0, 0], [128, 0], [0, 128], [128, 128]]), 1.3)
+    faces = [image[top:bottom, left:right] for image in columns]
+    # The mouth: the box and a third of its size on every side, each pixel zoom x zoom.
+    b_top, b_bottom, b_left, b_right = hole_box
+    top, bottom, left, right = window(np.array([[b_left, b_top], [b_right, b_top],
+                                                [b_left, b_bottom], [b_right, b_bottom]]),
+                                      5 / 3)
+    zoom = faces[0].shape[1] / (right - left)
+    size = (faces[0].shape[1], round((bottom - top) * zoom))
+    mouths = [cv2.resize(image[top:bottom, left:right], size, interpolation=cv2.INTER_NEAREST)
+              for image in columns]
+    width = max(faces[0].shape[1], mouths[0].shape[1])
+
+    def row(panels):
+        height = max(panel.shape[0] for panel in panels)
+        padded = [np.pad(panel, ((0, height - panel.shape[0]), (0, width - panel.shape[1]),
+                                 (0, 0)), constant_values=255) for panel in panels]
+        gap = np.full((height, 6, 3), 255, np.uint8)
+        return np.concatenate([part for panel in padded for part in (gap, panel)][1:], axis=1)
+
+    upper, lower = row(faces), row(mouths)
+    strip = np.concatenate([upper, np.full((6, upper.shape[1], 3), 255, np.uint8), lower])
     Image.fromarray(strip).save(out)
     print(f"{out}: {strip.shape[1]}x{strip.shape[0]}")
 

@@ -109,9 +109,26 @@ def restorations(run_dirs, white, holes):
     from mouthgan.inference.predict import paste, predict
     from mouthgan.evaluation.realism import to_uint8
 
-    generator = load_generators([str(d) for d in run_dirs])
+    generator = load_generators([str(d) for d in run_dirs])  # runs or bundled:NAME
     raw = predict(generator, white, flip_average=runs_flip_average(run_dirs))
     return to_uint8(paste(raw, white / 255.0, holes))
+
+
+def grained(faces, holes):
+    """The restorations with the photo path's grain in their holes, at 128 px
+    (``mouthgan.inference.photos.grain``): what grain does to FFD and identity."""
+    from mouthgan.inference.photos.grain import add_grain
+
+    return np.stack([np.clip(np.rint(add_grain(face, hole, seed=i)), 0, 255).astype(np.uint8)
+                     for i, (face, hole) in enumerate(zip(faces, holes))])
+
+
+def mean_texture(faces, holes):
+    """The mean over faces of the hole's fine detail against the skin around it
+    (``texture_ratio``), at the frame's 128 px."""
+    from mouthgan.evaluation.metrics import texture_ratio
+
+    return float(np.nanmean([texture_ratio(face, hole) for face, hole in zip(faces, holes)]))
 
 
 def d_accuracy_second_half(run_dir):
@@ -122,9 +139,9 @@ def d_accuracy_second_half(run_dir):
     return float(history["d_acc"].iloc[len(history) // 2:].mean())
 
 
-def row(name, scores, d_acc=None):
+def row(name, scores, texture, d_acc=None):
     return (f"| {name} | {scores['rmse']:.4f} | {scores['ffd']:.3f} | "
-            f"{scores['identity']:.3f} | {scores['mouth_lmd']:.2f} | "
+            f"{scores['identity']:.3f} | {scores['mouth_lmd']:.2f} | {texture:.2f} | "
             f"{'-' if d_acc is None else f'{d_acc:.2f}'} |")
 
 
@@ -157,13 +174,18 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="seeds of the preset runs (several: also each preset's runs "
                              "as one)")
-    parser.add_argument("--presets", nargs="+", default=[p.name for p in PRESETS],
-                        choices=[p.name for p in PRESETS], help="the presets to score")
+    parser.add_argument("--presets", nargs="*", default=[p.name for p in PRESETS],
+                        choices=[p.name for p in PRESETS], help="the presets to score (given with "
+                        "none: only --models and --levers)")
     parser.add_argument("--levers", nargs="*", metavar="NAME", choices=[e.name for e in LEVERS],
                         help="also the realism levers: these, or all of them")
     parser.add_argument("--lever-seeds", type=int, nargs="+", default=None,
                         help="seeds of the lever runs (default: the first of --seeds; "
                              "several: also each lever's runs as one)")
+    parser.add_argument("--models", nargs="+", default=[], metavar="MODEL",
+                        help="also these trained models (bundled:NAME, a run, a .keras file)")
+    parser.add_argument("--grain", action="store_true", help="also each --models row with "
+                        "the photo path's grain in the hole")
     parser.add_argument("--dry-run", action="store_true", help="list what would be trained")
     parser.add_argument("--picture", type=Path, help="draw the perception-distortion "
                         "plane into this PNG")
@@ -201,19 +223,25 @@ def main():
     real, white = dataset.validation.real, dataset.validation.white
     holes = find_holes(white)
     judge = RealismJudge(real, dataset.train.real, cache_dir=default_cache_dir())
-    lines = ["| restorer | RMSE | FFD ↓ | identity ↓ | mouth LMD (px) ↓ | D accuracy, 2nd half |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| restorer | RMSE | FFD ↓ | identity ↓ | mouth LMD (px) ↓ | texture | "
+             "D accuracy, 2nd half |", "| --- | --- | --- | --- | --- | --- | --- |"]
     points = {}
 
     def add(name, faces, d_acc=None, short=None):
         scores = judge(faces)
-        lines.append(row(name, scores, d_acc))
+        lines.append(row(name, scores, mean_texture(faces, holes), d_acc))
         points[short or name] = (max(scores["rmse"], 1e-3), scores["ffd"])
         print(lines[-1], flush=True)
 
     for name, faces in calibration(real, white, holes).items():
         add(name, faces, short=name.split(",")[0] if "blurred" not in name else
             f"blur sigma {name.rsplit(' ', 1)[-1]}")
+    for model in args.models:
+        faces = restorations([model], white, holes)
+        add(f"`{model}`", faces, short=model)
+        if args.grain:
+            add(f"`{model}`, grain in the hole", grained(faces, holes),
+                short=f"{model} + grain")
     for exp, dirs in trained.items():
         for seed, run_dir in zip(seeds_of[exp], dirs):
             add(f"`{' '.join(exp.flags)}`, seed {seed}", restorations([run_dir], white, holes),
@@ -227,9 +255,12 @@ def main():
         "\n\nFFD: Fréchet distance between dlib's face-recognition embeddings of the "
         "restored faces and of the 700 training faces; identity: mean L2 distance of each "
         "restored face's embedding to its real face's; mouth LMD: mean distance of the 20 "
-        "mouth points of dlib's 68-point model. The real faces are the floor of FFD (282 "
-        "against 700 faces of the same kind). Each face is read inside the box the face "
-        "detector finds on its real face (else 8..120 in both directions).")
+        "mouth points of dlib's 68-point model; texture: the RMS of the fine detail (the "
+        "face less its 1-px blur) inside the hole over the same 3-12 px around it, mean "
+        "over faces (the real faces: their own mouths' figure). The real faces are the "
+        "floor of FFD (282 against 700 faces of the same kind). Each face is read inside "
+        "the box the face detector finds on its real face (else 8..120 in both "
+        "directions).")
     if args.picture:
         picture(points, args.picture)
     if args.faces:

@@ -44,6 +44,10 @@ def main(argv=None):
     parser.add_argument("--out", default="restored", help="the folder to write into")
     parser.add_argument("--hole", choices=tuple(HOLES), default="auto",
                         help="; ".join(f"{k}: {v}" for k, v in HOLES.items()))
+    parser.add_argument("--grain", action=argparse.BooleanOptionalAction, default=True,
+                        help="give each restored hole the fine detail (grain) of the skin "
+                             "around it, which a face enlarged from 128 pixels lacks "
+                             "(default: on)")
     parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
                         help="average each restoration with that of the mirrored face "
                              "(default: as the model's run was evaluated)")
@@ -77,7 +81,8 @@ def main(argv=None):
                     stop.signum, f"{stop.name}: stopped after {len(done)} of {len(photos)} "
                                  f"photos; what is restored is in {out}")
             try:
-                result = restore_photo(path, detector, generator, args.hole, flip_average)
+                result = restore_photo(path, detector, generator, args.hole, flip_average,
+                                       args.grain)
             except MouthganError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 failures.append((str(path), str(exc).removeprefix(f"{path}: ")))
