@@ -132,7 +132,7 @@ def test_each_setting_the_handout_loop_lacks_declares_it_and_is_refused_there():
     declared = [f for f in fields(TrainConfig) if f.metadata.get("fused_only")]
     assert len(declared) >= 10
     other = {"reconstruction": "l2", "fakes": "train", "gan_loss": "hinge", "d_sees": "both",
-             "spectral_norm": True, "resolution": 64}
+             "spectral_norm": True, "resolution": 64, "diffaugment": ("color",)}
     for f in declared:
         value = other.get(f.name, 0.1 if isinstance(f.default, float) else 1)
         TrainConfig(**{f.name: value}).validate()  # the fused engine takes it

@@ -79,5 +79,8 @@ def test_every_flag_named_is_a_flag_of_the_project(doc, flag):
     # add_flags derives each flag from its config field (--peer-timeout <- peer_timeout).
     # A boolean field also has its --no- form (argparse.BooleanOptionalAction).
     field = flag[2:].removeprefix("no-").replace("-", "_")
+    positive = "--" + flag[2:].removeprefix("no-")  # a hand-made BooleanOptionalAction
     assert (f'"{flag}"' in SOURCES or re.search(rf"^\s+{field}: ", SOURCES, re.M)
-            or f"'{flag}'" in SOURCES), f"{doc} names {flag}"
+            or f"'{flag}'" in SOURCES
+            or re.search(rf'"{positive}", action=argparse.BooleanOptionalAction', SOURCES)), \
+        f"{doc} names {flag}"
