@@ -79,15 +79,14 @@ def main(argv=None):
 
 
 def save_pngs(images01, stems, folder):
-    import os
-
     import numpy as np
     from PIL import Image
 
+    from mouthgan.util.atomic import atomic_path
+
     for image, stem in zip(images01, stems):
-        tmp = folder / f".{stem}.tmp.png"
-        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(tmp)
-        os.replace(tmp, folder / f"{stem}.png")
+        with atomic_path(folder / f"{stem}.png") as tmp:
+            Image.fromarray(np.round(image * 255).astype(np.uint8)).save(tmp)
 
 
 

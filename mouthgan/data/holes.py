@@ -97,10 +97,10 @@ def hole_boxes(white_files, cache_file=None, notes=print):
     input pipeline paints masks from: it runs no Python per image."""
     import hashlib
     import json
-    import os
 
     from mouthgan.data.faces import read_images
     from mouthgan.data.sample_data import default_cache_dir
+    from mouthgan.util.atomic import write_text
 
     cache_file = Path(cache_file or default_cache_dir() / "holes.json")
     try:
@@ -117,9 +117,7 @@ def hole_boxes(white_files, cache_file=None, notes=print):
     if missing:
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(cache))
-            os.replace(tmp, cache_file)
+            write_text(cache_file, json.dumps(cache))
         except OSError:
             pass  # a cache only: without it the holes are found again next time
     return np.array([cache[k] for k in keys], np.int32).reshape(-1, 4)

@@ -12,12 +12,12 @@ A bundled model is named on the command line as ``bundled:NAME``; ``restore.py``
 """
 
 import json
-import os
 import tempfile
 import zipfile
 from pathlib import Path
 
 from mouthgan import MouthganError
+from mouthgan.util.atomic import atomic_path
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 PREFIX = "bundled:"
@@ -130,11 +130,10 @@ def halve(src, dst, float32_compute=True):
             source.visititems(copy)
             target.attrs.update(source.attrs)
         files["model.weights.h5"] = half.read_bytes()
-    partial = Path(f"{dst}.partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    os.replace(partial, dst)
+    with atomic_path(dst) as partial:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
 
 
 def _set_policies(node, old, new):

@@ -5,13 +5,13 @@ to (M*N, n): one row per pixel, one column per test image. The first column is n
 ``index`` (0 .. M*N-1); the others ``id0 .. id{n-1}`` in sorted test-image order.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mouthgan import MouthganError
+from mouthgan.util.atomic import atomic_path
 
 
 def to_frame(images01):
@@ -29,19 +29,13 @@ def write_csv(images01, path):
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise MouthganError(f"{path.parent}: folder not found")
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        # 7 significant digits hold a float32 prediction to < 1e-7: half the file size
-        # and write time of pandas' default full float64 repr.
-        to_frame(images01).to_csv(tmp, float_format="%.7g")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            # 7 significant digits hold a float32 prediction to < 1e-7: half the file
+            # size and write time of pandas' default full float64 repr.
+            to_frame(images01).to_csv(tmp, float_format="%.7g")
     except OSError as exc:
         raise MouthganError(f"{path}: cannot write the CSV ({exc.strerror or exc})")
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # nothing was written there
     return path
 
 

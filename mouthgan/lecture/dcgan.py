@@ -9,7 +9,6 @@ convolutions.
 Parameter counts, by the slides' layers: G 2,343,169 (either variant), D 4,311,553.
 """
 
-import os
 from pathlib import Path
 
 import keras
@@ -238,12 +237,12 @@ def save(trainer, rows, run_dir, checkpoints):
     import pandas as pd
 
     from mouthgan.evaluation.plots import plot_losses
+    from mouthgan.util.atomic import atomic_path
     from mouthgan.util.run_dir import write_models
 
     history = run_dir / "history.csv"
-    tmp = history.with_suffix(".tmp")
-    pd.DataFrame(rows).to_csv(tmp, index=False)
-    os.replace(tmp, history)
+    with atomic_path(history) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
     plot_losses(history, run_dir / "loss.png", DCGAN_PANELS)
     write_models(run_dir, trainer.generator, trainer.discriminator)
     checkpoints.save()
