@@ -54,6 +54,10 @@ LEVERS = [
     experiment("realism-lecam", "LeCam regularisation of D, weight 0.3", "--lecam", "0.3"),
     experiment("realism-ada-lecam", "ADA and LeCam together", "--ada-target", "0.6",
                "--lecam", "0.3"),
+    experiment("realism-face-features", "a perceptual loss from MTCNN's O-Net (not the "
+               "judge), weight 30", "--face-features", "30"),
+    experiment("realism-face-landmarks", "O-Net's mouth corners on G's output toward the "
+               "real face's, weight 1 (px^2)", "--face-landmarks", "1"),
     experiment("realism-best-full", "`best`, all its 5000 steps, no time budget",
                "--preset", "best", "--time-budget", "0"),
     experiment("realism-best-l1-10", "`best`, L1 x10, no flip averaging, all 5000 steps",

@@ -108,6 +108,13 @@ class TrainConfig(Settings):
     feature_matching: float = _f(0.0, "pix2pixHD's feature matching: G also pulls D's layer "
                                  "activations on its fakes toward those on the real pairs "
                                  "(L1, mean over layers), with this weight; 0 = off", fused_only=True, group="loss")
+    face_features: float = _f(0.0, "a perceptual loss for G from a face network that is not "
+                              "the judge: the L1 distance of MTCNN's O-Net's activations on "
+                              "G's output to those on the real face, with this weight (e.g. "
+                              "1); 0 = off", fused_only=True, group="loss")
+    face_landmarks: float = _f(0.0, "the mean squared distance in pixels of O-Net's mouth "
+                               "corners on G's output to those on the real face, with this "
+                               "weight (e.g. 0.01); 0 = off", fused_only=True, group="loss")
     lecam: float = _f(0.0, "LeCam regularisation of D (Tseng et al. 2021), this weight: D's "
                       "verdicts on the real pairs pulled toward the moving average of its "
                       "verdicts on fakes and vice versa, so a D with few faces cannot drive "
@@ -253,8 +260,8 @@ class TrainConfig(Settings):
             problems.append(f"--resolution must be 0 or 16..128 px, got {self.resolution}")
         if self.r1 < 0 or self.feature_matching < 0:
             problems.append("--r1 and --feature-matching must be >= 0")
-        if self.lecam < 0:
-            problems.append(f"--lecam must be >= 0, got {self.lecam}")
+        if self.lecam < 0 or self.face_features < 0 or self.face_landmarks < 0:
+            problems.append("--lecam, --face-features and --face-landmarks must be >= 0")
         if not 0 <= self.ada_target < 1:
             problems.append(f"--ada-target must be in [0, 1), got {self.ada_target}")
         if len(set(self.diffaugment)) != len(self.diffaugment):

@@ -16,6 +16,8 @@ One training step (the handout's, for both engines):
 The realism levers change steps 3 and 4: the adversarial loss (``--gan-loss``), what D
 sees of a fake (``--d-sees``), an R1 penalty on D (``--r1``), feature matching for G
 (``--feature-matching``); spectral normalisation is D's own (``mouthgan.models.networks``).
+A face network that is not the judge adds its view of G's output to G's loss
+(``--face-features``, ``--face-landmarks``; ``mouthgan.training.face_loss``).
 The limited-data levers transform every pair D sees (``--diffaugment``, ``--ada-target``;
 ``mouthgan.training.d_augment``) and hold D's verdicts near their moving averages
 (``--lecam``).
@@ -28,6 +30,7 @@ from mouthgan.data.batches import training_batches
 from mouthgan.data.faces import IMAGE_SIZE
 from mouthgan.training.engine import Engine, step_logs
 from mouthgan.training.d_augment import Draw, ada_adjustment, step_seed, transforms_of
+from mouthgan.training.face_loss import FaceNetwork, face_loss
 from mouthgan.training.losses import (batch_mean, d_patch_loss, feature_distance,
                                       g_patch_loss, lecam_penalty, patch_accuracy,
                                       patch_mean, pixel_weights, reconstruction_loss)
@@ -105,6 +108,9 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
         if config.lecam:  # the moving averages of D's verdicts on real and fake pairs
             self.lecam_averages = tf.Variable([0.0, 0.0], trainable=False, name="lecam_averages",
                                               aggregation=tf.VariableAggregation.MEAN)
+        self.face_network = None  # frozen; not part of the run's checkpoint
+        if config.face_features or config.face_landmarks:
+            self.face_network = FaceNetwork()
         self.ema_generator = None
         if config.ema:
             self.ema_generator = keras.models.clone_model(generator)
@@ -197,6 +203,10 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
                                                        training=False)
                 g_loss += self.config.feature_matching * feature_distance(
                     real_blocks, fake_blocks)
+            if self.face_network is not None:
+                g_face = face_loss(self.face_network, real, fake_for_g,
+                                   self.config.face_features, self.config.face_landmarks)
+                g_loss += g_face
             # mixed_float16 (on a GPU): the loss scaled so float16 gradients do not
             # underflow; the optimizer unscales them. Other precisions: unchanged.
             scaled_loss = self.g_optimizer.scale_loss(g_loss)
@@ -205,7 +215,10 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
         if self.ema_generator is not None:
             update_ema(self.ema_generator, G, self.config.ema, self.g_optimizer.iterations)
 
-        return step_logs(d_real, d_fake, acc_real, acc_fake, g_loss, g_adv, g_l1)
+        logs = step_logs(d_real, d_fake, acc_real, acc_fake, g_loss, g_adv, g_l1)
+        if self.face_network is not None:
+            logs["g_face"] = g_face
+        return logs
 
     def _d_transform(self, batch):
         """This step's transform of what D sees (``d_augment.Draw``), or the identity."""
