@@ -260,8 +260,9 @@ class TrainConfig(Settings):
             problems.append(f"--resolution must be 0 or 16..128 px, got {self.resolution}")
         if self.r1 < 0 or self.feature_matching < 0:
             problems.append("--r1 and --feature-matching must be >= 0")
-        if self.lecam < 0 or self.face_features < 0 or self.face_landmarks < 0:
-            problems.append("--lecam, --face-features and --face-landmarks must be >= 0")
+        for name in ("lecam", "face_features", "face_landmarks"):
+            if getattr(self, name) < 0:
+                problems.append(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.ada_target < 1:
             problems.append(f"--ada-target must be in [0, 1), got {self.ada_target}")
         if len(set(self.diffaugment)) != len(self.diffaugment):
