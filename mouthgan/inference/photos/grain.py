@@ -2,8 +2,9 @@
 
 The model restores a 128-pixel face; a photo whose face is larger gets that restoration
 enlarged, smooth where the skin around it has pores, freckles and the camera's noise.
-The hole is given back that detail as noise of the same strength as the skin's around
-it: the fine detail (the image less its Gaussian blur of 1 px, what
+A face shown at the frame's size or smaller has the photo's detail already and gets
+none (``pipeline.blend_back``). An enlarged one's hole is given back that detail as
+noise of the same strength as the skin's around it: the fine detail (the image less its Gaussian blur of 1 px, what
 ``mouthgan.evaluation.metrics.texture_ratio`` measures) of the ring of skin just outside
 the hole, less what the restoration already has. Noise carries no mouth: it cannot make
 the restoration closer to the real face, only as fine-grained as its skin. A real

@@ -121,6 +121,10 @@ def blend_back(rgb, colour, restored_faces, grain=True):
     if grain:
         for face in restored_faces:
             back = cv2.invertAffineTransform(face.to_frame)
+            if abs(np.linalg.det(back[:, :2])) <= 1.0:
+                # Not enlarged: the restoration has the photo's detail already, and
+                # grain on faces of 64-90 px cost 2.3% box RMSE for no visible gain.
+                continue
             inside = cv2.warpAffine(face.hole.astype(np.uint8), back, (width, height),
                                     flags=cv2.INTER_NEAREST, borderValue=0) > 0
             if face.covers is not None:
