@@ -358,6 +358,9 @@ def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path, levers, monkey
     rows_a = (tmp_path / "a/history.csv").read_text().splitlines()
     rows_b = (half / "history.csv").read_text().splitlines()
     assert len(rows_a) == len(rows_b) == 7
+    if levers.get("ada_target"):  # ADA's probability along the run, resumed too
+        assert rows_a[0] == rows_b[0] and rows_a[0].endswith(",ada_p")
+        assert rows_a[-1].split(",")[-1] == rows_b[-1].split(",")[-1]
     for ra, rb in zip(rows_a[1:], rows_b[1:]):
         np.testing.assert_allclose([float(v) for v in ra.split(",")[:6]],
                                    [float(v) for v in rb.split(",")[:6]], rtol=1e-4)

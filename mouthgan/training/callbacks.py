@@ -45,9 +45,13 @@ class HistoryCSV(keras.callbacks.CSVLogger):
     handout's epochs (our steps) from 0. A step without validation reads ``NA`` there.
     """
 
+    def __init__(self, filename, append=False, columns=HISTORY_COLUMNS):
+        super().__init__(filename, append=append)
+        self.columns = columns  # HISTORY_COLUMNS, then the run's lever columns
+
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self.keys = list(HISTORY_COLUMNS[1:])
+        self.keys = list(self.columns[1:])
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch + 1, logs)
@@ -177,7 +181,7 @@ class StopOnRequest(keras.callbacks.Callback):
             self.request.taken = True
 
 
-def truncate_history(path, step):
+def truncate_history(path, step, columns=HISTORY_COLUMNS):
     """Keep the rows of steps 1..``step`` of history.csv: a resumed run takes the later
     steps again. The checkpoint is the truth: a damaged file (a bad header, rows that
     are no step's numbers, a step twice) keeps the readable rows of the checkpoint's
@@ -186,7 +190,7 @@ def truncate_history(path, step):
     if not path.exists():
         return
     lines = path.read_text(errors="replace").splitlines()
-    header = ",".join(HISTORY_COLUMNS)
+    header = ",".join(columns)
     rows, unreadable = {}, 0
     for line in lines[1:] if lines and lines[0] == header else lines:
         fields = line.split(",")
@@ -196,7 +200,7 @@ def truncate_history(path, step):
         except ValueError:
             unreadable += 1
             continue
-        if len(fields) != len(HISTORY_COLUMNS) or row_step in rows:
+        if len(fields) != len(columns) or row_step in rows:
             unreadable += 1
         elif row_step <= step:
             rows[row_step] = line

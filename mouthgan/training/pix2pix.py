@@ -68,6 +68,13 @@ def update_ema(average, model, decay, step):
         replica.merge_call(assign_all)
 
 
+def lever_log_keys(config):
+    """The step logs a run has beyond ``step_logs``'s, as its levers add them: ADA's
+    probability, the face network's loss. history.csv gets a column for each."""
+    return (("ada_p",) if config.ada_target else ()) + (
+        ("g_face",) if config.face_features or config.face_landmarks else ())
+
+
 # LeCam's moving averages of D's verdicts forget at this rate a step (the paper's 0.99).
 LECAM_DECAY = 0.99
 

@@ -22,6 +22,8 @@ from mouthgan.training.callbacks import (HistoryCSV, PeriodicCheckpoint, SampleG
                                          truncate_history)
 from mouthgan.training.checkpoints import Checkpoints, checkpoint_step
 from mouthgan.training.engine_factory import make_engine
+from mouthgan.training.pix2pix import lever_log_keys
+from mouthgan.evaluation.plots import HISTORY_COLUMNS
 from mouthgan.evaluation.scores import Evaluator, final_scores, sample_faces
 from mouthgan.util.run_dir import (read_json, run_lock, write_config, write_json,
                                    write_models, writes_run_folder)
@@ -31,6 +33,11 @@ from mouthgan.util.signals import Interrupted, stop_requests, unblock_on_stop
 # its waits for peers are aborted: a step and a checkpoint take less.
 STOP_GRACE = 20
 
+
+
+def history_columns(config):
+    """history.csv's columns: every run's, then those its levers log."""
+    return HISTORY_COLUMNS + lever_log_keys(config)
 
 def train(config, dataset, run_dir, resume=False, verbose=1):
     """Train to ``config.steps``; return a summary dict.
@@ -121,7 +128,7 @@ def _train(config, dataset, run_dir, resume, verbose, stop, strategy, chief):
         restored = checkpoints.restore()
         if chief:
             # History after the checkpoint belongs to steps that will be run again.
-            truncate_history(run_dir / "history.csv", restored)
+            truncate_history(run_dir / "history.csv", restored, history_columns(config))
             print(f"Resuming {run_dir} at step {restored}")
     run_facts = {"engine_class": type(engine).__name__,
                  "replicas": strategy.num_replicas_in_sync if strategy else 1,
@@ -249,7 +256,8 @@ def run_callbacks(config, dataset, run_dir, saver, stop, append, verbose):
                                         config.eval_every, config.steps))
     callbacks += [
         keras.callbacks.TerminateOnNaN(),
-        HistoryCSV(str(run_dir / "history.csv"), append=append),
+        HistoryCSV(str(run_dir / "history.csv"), append=append,
+                   columns=history_columns(config)),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False,
                                     profile_batch=0),
         SampleGrids(sample_faces(dataset), run_dir / "samples", config.sample_every,
