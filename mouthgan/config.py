@@ -111,10 +111,10 @@ class TrainConfig(Settings):
     face_features: float = _f(0.0, "a perceptual loss for G from a face network that is not "
                               "the judge: the L1 distance of MTCNN's O-Net's activations on "
                               "G's output to those on the real face, with this weight (e.g. "
-                              "1); 0 = off", fused_only=True, group="loss")
+                              "30, about a seventh of the default's G loss); 0 = off", fused_only=True, group="loss")
     face_landmarks: float = _f(0.0, "the mean squared distance in pixels of O-Net's mouth "
                                "corners on G's output to those on the real face, with this "
-                               "weight (e.g. 0.01); 0 = off", fused_only=True, group="loss")
+                               "weight (e.g. 1); 0 = off", fused_only=True, group="loss")
     lecam: float = _f(0.0, "LeCam regularisation of D (Tseng et al. 2021), this weight: D's "
                       "verdicts on the real pairs pulled toward the moving average of its "
                       "verdicts on fakes and vice versa, so a D with few faces cannot drive "
