@@ -14,14 +14,11 @@ from mouthgan.inference.photos import detect, framing, paint, pipeline
 from mouthgan.data.faces import HOLE_BOX, load_dataset, load_folder
 from mouthgan.inference.generators import load_generator
 from mouthgan.inference.predict import restore
-from mouthgan.util.run_dir import make_run_dir
-from mouthgan.training.trainer import train
 from conftest import ROOT, read_line
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import placed_photos  # noqa: E402
 from test_report import CHROMIUM, REQUIRED, chromium
-from test_training import tiny_config
 
 # Real faces (the default data, built from its wheel) and MTCNN: the full tier.
 pytestmark = [pytest.mark.network, pytest.mark.slow]
@@ -244,7 +241,7 @@ def test_close_ups_are_framed_by_their_box_and_restored_as_the_aligned_path_does
         far = ~_grown(painted, 6)
         assert np.array_equal(result.restored[far], photo[far])
         # The part of the box the photo shows, restored as the aligned path restores it
-        # (this 150-step model is no better than Telea on every face: against Telea the
+        # (the default model is no better than Telea on every face: against Telea the
         # bundled models are measured in benchmarks/photos.py).
         shown = BOX & placed_photos.inside_photo(photo.shape, to_photo)
         truth = reals[index] / 255.0
