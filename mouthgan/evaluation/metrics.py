@@ -78,13 +78,10 @@ def texture_ratio(image, hole, sigma=1.0, ring=(3, 12)):
     Gaussian blur of ``sigma`` px) inside ``hole`` (bool, the image's shape; its outer
     2 px left out, where the seam is) over the same around it, from ``ring[0]`` to
     ``ring[1]`` px outside. A real photo scores about 1; a smooth restoration, less."""
-    import cv2
+    from mouthgan.inference.photos.grain import fine_detail, interior_and_ring
 
-    image = np.asarray(image, np.float32)
-    detail = image - cv2.GaussianBlur(image, (0, 0), sigma)
-    inside = cv2.erode(hole.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    outside = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
-    around = (outside >= ring[0]) & (outside <= ring[1])
+    detail = fine_detail(image, sigma)
+    inside, around = interior_and_ring(hole, ring)
     if not inside.any() or not around.any():
         return float("nan")
     return float(np.sqrt(np.mean(detail[inside] ** 2) / max(np.mean(detail[around] ** 2), 1e-12)))

@@ -24,12 +24,23 @@ CLIP = 2.5          # skin_detail_rms: values beyond this many spreads are edges
 MIN_GRAIN = 0.5     # gray levels (of 255): less would vanish in the 8-bit rounding
 
 
-def fine_detail(image):
-    """The image less its Gaussian blur of ``DETAIL_SIGMA`` px (float32)."""
+def fine_detail(image, sigma=DETAIL_SIGMA):
+    """The image less its Gaussian blur of ``sigma`` px (float32)."""
     import cv2
 
     image = np.asarray(image, np.float32)
-    return image - cv2.GaussianBlur(image, (0, 0), DETAIL_SIGMA)
+    return image - cv2.GaussianBlur(image, (0, 0), sigma)
+
+
+def interior_and_ring(hole, ring):
+    """Two masks of a ``hole`` (bool): its interior, ``SEAM`` px in from its edge (where
+    the seam is), and the ring from ``ring[0]`` to ``ring[1]`` px outside it."""
+    import cv2
+
+    hole = np.asarray(hole, bool)
+    interior = cv2.erode(hole.astype(np.uint8), np.ones((2 * SEAM + 1,) * 2, np.uint8)) > 0
+    outside = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    return interior, (outside >= ring[0]) & (outside <= ring[1])
 
 
 def skin_detail_rms(values):
@@ -55,11 +66,9 @@ def add_grain(image, hole, skin=None, seed=0):
     hole = np.asarray(hole, bool)
     if not hole.any():
         return image
-    outside = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
-    ring = (outside >= RING[0]) & (outside <= RING[1])
+    inside, ring = interior_and_ring(hole, RING)
     if skin is not None:
         ring &= skin
-    inside = cv2.erode(hole.astype(np.uint8), np.ones((2 * SEAM + 1,) * 2, np.uint8)) > 0
     if ring.sum() < 20 or not inside.any():
         return image
     detail = fine_detail(image)
@@ -71,7 +80,7 @@ def add_grain(image, hole, skin=None, seed=0):
     rng = np.random.default_rng(zlib.crc32(place))
     top, left, bottom, right = ys.min(), xs.min(), ys.max() + 1, xs.max() + 1
     noise = rng.standard_normal((bottom - top, right - left)).astype(np.float32)
-    noise = fine_detail(cv2.GaussianBlur(noise, (0, 0), GRAIN_SIGMA) if GRAIN_SIGMA else noise)
+    noise = fine_detail(cv2.GaussianBlur(noise, (0, 0), GRAIN_SIGMA))
     # scaled so that the noise's own fine detail has the missing strength
     noise *= np.sqrt(wanted) / max(float(np.std(fine_detail(noise))), 1e-6)
     out = image.copy()

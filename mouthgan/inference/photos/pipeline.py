@@ -106,6 +106,7 @@ def blend_back(rgb, colour, restored_faces, grain=True):
     height, width = rgb.shape[:2]
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
     alpha_all = np.zeros((height, width), np.float32)
+    enlarged_holes = []  # where grain goes: the holes of faces shown above 128 px
     for face in restored_faces:
         back = cv2.invertAffineTransform(face.to_frame)
         alpha = np.clip(cv2.warpAffine(face.hole.astype(np.float32), back, (width, height),
@@ -117,18 +118,13 @@ def blend_back(rgb, colour, restored_faces, grain=True):
                                 flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         ycc[..., 0] = alpha * values + (1 - alpha) * ycc[..., 0]
         alpha_all = np.maximum(alpha_all, alpha)
+        # A face not enlarged has the photo's detail already: grain on faces of 64-90 px
+        # cost 2.3% box RMSE for no visible gain.
+        if abs(np.linalg.det(back[:, :2])) > 1.0:
+            enlarged_holes.append(alpha > 0.5)
     hole = alpha_all > 0
     if grain:
-        for face in restored_faces:
-            back = cv2.invertAffineTransform(face.to_frame)
-            if abs(np.linalg.det(back[:, :2])) <= 1.0:
-                # Not enlarged: the restoration has the photo's detail already, and
-                # grain on faces of 64-90 px cost 2.3% box RMSE for no visible gain.
-                continue
-            inside = cv2.warpAffine(face.hole.astype(np.uint8), back, (width, height),
-                                    flags=cv2.INTER_NEAREST, borderValue=0) > 0
-            if face.covers is not None:
-                inside |= face.covers
+        for inside in enlarged_holes:
             ycc[..., 0] = add_grain(ycc[..., 0], inside, skin=~hole)
     brightness = np.clip(np.round(ycc[..., 0]), 0, 255).astype(np.uint8)
     if not colour:
