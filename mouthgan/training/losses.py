@@ -15,6 +15,14 @@ def batch_mean(per_example):
     return tf.nn.compute_average_loss(per_example)
 
 
+def global_sum(value):
+    """A replica's share summed over the replicas (itself on one device)."""
+    replica = tf.distribute.get_replica_context()
+    if replica is None or replica.num_replicas_in_sync == 1:
+        return value
+    return replica.all_reduce("sum", value)
+
+
 def patch_mean(values, weights=None):
     """This replica's share of the batch mean of each example's mean over its patch map,
     or (``weights``, 1 or 0 a patch) over the patches that count."""
@@ -93,8 +101,4 @@ def reconstruction_loss(real, fake, weights, kind="l1"):
     error = tf.abs(real - fake) if kind == "l1" else tf.square(real - fake)
     if weights is None:
         return batch_mean(tf.reduce_mean(error, axis=[1, 2, 3]))
-    total_weight = tf.reduce_sum(weights)
-    replica = tf.distribute.get_replica_context()
-    if replica is not None and replica.num_replicas_in_sync > 1:
-        total_weight = replica.all_reduce("sum", total_weight)
-    return tf.reduce_sum(weights * error) / total_weight
+    return tf.reduce_sum(weights * error) / global_sum(tf.reduce_sum(weights))

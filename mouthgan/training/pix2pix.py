@@ -32,7 +32,7 @@ from mouthgan.training.engine import Engine, step_logs
 from mouthgan.training.d_augment import Draw, ada_adjustment, step_seed, transforms_of
 from mouthgan.training.face_loss import FaceNetwork, face_loss
 from mouthgan.training.losses import (batch_mean, d_patch_loss, feature_distance,
-                                      g_patch_loss, lecam_penalty, patch_accuracy,
+                                      g_patch_loss, global_sum, lecam_penalty, patch_accuracy,
                                       patch_mean, pixel_weights, reconstruction_loss)
 from mouthgan.models.networks import patch_shape
 from mouthgan.training.optimizers import d_updates_per_step
@@ -235,24 +235,17 @@ class Pix2Pix(NoSymbolicBuild, keras.Model, Engine):
         return Draw(batch, IMAGE_SIZE, self.d_transforms, probability,
                     step_seed(self.config, self.d_optimizer.iterations))
 
-    def _global_sum(self, value):
-        """A replica's share summed over the replicas (itself on one device)."""
-        replica = tf.distribute.get_replica_context()
-        if replica is None or replica.num_replicas_in_sync == 1:
-            return value
-        return replica.all_reduce("sum", value)
-
     def _after_d_updates(self, acc_real, mean_real, mean_fake):
         """The limited-data levers' state after D's updates: ADA's probability moves by
         D's mean sign on the real patches (2 x their accuracy - 1); LeCam's averages take
         in D's mean verdicts."""
         if self.ada_probability is not None:
-            real_sign = 2.0 * self._global_sum(acc_real) - 1.0
+            real_sign = 2.0 * global_sum(acc_real) - 1.0
             self.ada_probability.assign(tf.clip_by_value(
                 self.ada_probability + ada_adjustment(real_sign, self.config.ada_target),
                 0.0, 1.0))
         if self.lecam_averages is not None:
-            means = self._global_sum(tf.stack([mean_real, mean_fake]))
+            means = global_sum(tf.stack([mean_real, mean_fake]))
             self.lecam_averages.assign(LECAM_DECAY * self.lecam_averages
                                        + (1.0 - LECAM_DECAY) * means)
 
