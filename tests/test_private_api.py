@@ -15,6 +15,8 @@ def test_every_private_name_exists_in_the_installed_tensorflow_and_keras():
 
     extended = collective.CollectiveAllReduceExtended
     assert isinstance(extended._check_health_initial_timeout, (int, float))
+    assert isinstance(extended._check_health_interval, (int, float))
+    assert isinstance(extended._check_health_timeout, (int, float))
     assert callable(extended._stop_check_health_thread)
     assert callable(context.context().configure_coordination_service)
     assert callable(context.context().abort_collective_ops)
@@ -45,3 +47,16 @@ def test_the_start_barrier_timeout_is_set_on_the_class(monkeypatch):
     tf_private.set_start_barrier_timeout(7)
     assert extended._check_health_initial_timeout == 7
     assert tf.__version__  # the module imports TensorFlow itself
+
+
+def test_the_health_check_s_rhythm_is_set_on_the_class(monkeypatch):
+    from tensorflow.python.distribute import collective_all_reduce_strategy as collective
+
+    extended = collective.CollectiveAllReduceExtended
+    for name in ("_check_health_interval", "_check_health_timeout"):
+        monkeypatch.setattr(extended, name, getattr(extended, name))
+    tf_private.set_health_check(11, 4)
+    assert (extended._check_health_interval, extended._check_health_timeout) == (11, 4)
+    monkeypatch.delattr(extended, "_check_health_timeout")
+    with pytest.raises(RuntimeError, match="_check_health_timeout is gone"):
+        tf_private.set_health_check(11, 4)

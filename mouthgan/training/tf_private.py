@@ -47,6 +47,17 @@ def set_start_barrier_timeout(seconds):
     extended._check_health_initial_timeout = seconds
 
 
+def set_health_check(interval, timeout):
+    """How often MultiWorkerMirroredStrategy's health check asks each peer whether it is
+    alive, and how long each of its three tries waits for the answer: class attributes
+    TensorFlow reads when the check runs, with no public setting."""
+    extended = _collective_extended()
+    require(extended, "_check_health_interval")
+    require(extended, "_check_health_timeout")
+    extended._check_health_interval = interval
+    extended._check_health_timeout = timeout
+
+
 def abort_collectives(message):
     """End every blocked exchange now: it raises CancelledError in the waiting thread.
     ``tf.distribute`` has no public way to cancel a collective."""

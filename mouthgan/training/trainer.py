@@ -70,10 +70,15 @@ def train(config, dataset, run_dir, resume=False, verbose=1):
                     "no checkpoint was saved yet")
             again = "continue with the same command on every worker"
             if stop:
-                raise Interrupted(stop.signum, f"{stop.name}: stopped while waiting for a "
-                                               f"peer; {kept}; {again}") from None
-            raise MouthganError(f"a peer stopped answering ({peer_error(exc)}); {kept}; "
-                                f"{again}") from None
+                error = Interrupted(stop.signum, f"{stop.name}: stopped while waiting for "
+                                                 f"a peer; {kept}; {again}")
+            else:
+                error = MouthganError(f"a peer stopped answering ({peer_error(exc)}); "
+                                      f"{kept}; {again}")
+            # TensorFlow's teardown of aborted exchanges can wait on the lost peer: the
+            # script leaves without it (mouthgan.util.cli.leave).
+            error.skip_teardown = True
+            raise error from None
         finally:
             devices.stop_health_check(strategy)
 
