@@ -81,3 +81,10 @@ def read_line(process, timeout=120):
     if not ready:
         raise AssertionError(f"no line from {process.args[1:2]} within {timeout} s")
     return process.stdout.readline()
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tier first (a stable sort: files keep their order within each tier).
+    With work stealing, a test of minutes picked up last holds the suite's end while the
+    other processes sit idle; started first, it runs beside the many short ones."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
