@@ -137,9 +137,10 @@ def leave(code, exc, restore_stderr):
     """Exit with ``code``; at once, without Python's and TensorFlow's teardown, when the
     error says so (``exc.skip_teardown``: a multi-worker worker whose exchanges with a
     lost peer were aborted). That teardown can wait on the lost peer: an input
-    pipeline's thread held the exit for 18-34 s after the worker's last line. Its files
-    are written by then (history.csv is flushed every step, the last checkpoint is
-    whole), so skipping the teardown loses nothing; standard error is drained first."""
+    pipeline's thread held the exit for 18-34 s after the worker's last line. What the
+    run needs is written by then (history.csv is flushed every step, the last checkpoint
+    is whole); TensorBoard's events of the last few steps, not yet flushed, are lost.
+    Standard error is drained first."""
     if not getattr(exc, "skip_teardown", False):
         sys.exit(code)
     sys.stdout.flush()
