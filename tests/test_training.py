@@ -285,7 +285,7 @@ def test_both_engines_draw_the_same_batches(tiny_data):
     for engine in (fused, literal):
         logged = []
         engine.run(config.steps, [keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs: logged.append(
+            on_epoch_end=lambda epoch, logs, logged=logged: logged.append(
                 [float(np.ravel(logs[k])[0]) for k in LOSS_KEYS]))])
         losses.append(logged)
     assert len(losses[0]) == config.steps
